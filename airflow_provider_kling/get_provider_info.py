@@ -1,0 +1,61 @@
+"""Provider metadata, found by Airflow through the ``apache_airflow_provider`` entry point."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_kling import __version__
+
+_INTEGRATION = "Kling AI"
+
+
+def get_provider_info() -> dict[str, Any]:
+    """The provider-info dict Airflow reads; ``package-name`` must be the canonical distribution name."""
+    return {
+        "package-name": "airflow-provider-kling",
+        "name": "Kling AI",
+        "description": "Kling AI video and image generation: hook, deferrable sensor and trigger, operators.",
+        "versions": [__version__],
+        "integrations": [{"integration-name": _INTEGRATION, "external-doc-url": "https://klingai.com/"}],
+        "hooks": [
+            {"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_kling.hooks.kling"]}
+        ],
+        "triggers": [
+            {"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_kling.triggers.kling"]}
+        ],
+        "sensors": [
+            {"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_kling.sensors.kling"]}
+        ],
+        "connection-types": [
+            {
+                "connection-type": "kling",
+                "hook-class-name": "airflow_provider_kling.hooks.kling.KlingHook",
+                "hook-name": "Kling AI",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "port"],
+                    "relabeling": {
+                        "host": "Base URL",
+                        "login": "Access key (optional)",
+                        "password": "API token / secret key",
+                    },
+                    "placeholders": {
+                        "host": "https://<gateway>/kling or https://api-singapore.klingai.com",
+                        "login": "Kling access key; leave empty when the password is an API token",
+                        "password": "gateway token (sk-...), Kling API key, or Kling secret key",
+                    },
+                },
+                "conn-fields": {
+                    "timeout": {
+                        "label": "Timeout (seconds per request)",
+                        "description": "How long one HTTP request to Kling may take. Default 60.",
+                        "schema": {"type": ["number", "null"], "minimum": 0},
+                    },
+                    "max_retries": {
+                        "label": "Max retries",
+                        "description": "Retries of transient failures (1302, 1303, 5xx, network); default 5.",
+                        "schema": {"type": ["integer", "null"], "minimum": 0},
+                    },
+                },
+            }
+        ],
+    }

@@ -1,0 +1,432 @@
+"""``KlingHook``: the ``kling`` connection and every call to Kling, sync (requests) and async (aiohttp).
+
+Each public call is written once, as a *plan*: a generator that yields ``_Send`` (one HTTP request) and
+``_Sleep`` (a backoff) steps and receives answers or errors back. Two small drivers execute plans, one with
+``requests``/``time.sleep`` and one with ``aiohttp``/``asyncio.sleep``, so the retry policy, the JWT re-sign
+and the "look up before creating again" rule are shared by every path instead of being copied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import aiohttp
+import requests
+from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
+from airflow.providers.http.hooks.http import HttpHook
+
+from airflow_provider_kling.exceptions import (
+    KlingApiError,
+    KlingError,
+    KlingInvalidRequestError,
+    KlingResponseError,
+    KlingTokenExpiredError,
+    KlingTransportError,
+)
+from airflow_provider_kling.hooks.connection import (
+    DEFAULT_BASE_URL,
+    KlingConnectionSettings,
+    KlingCredentials,
+    build_settings,
+)
+from airflow_provider_kling.responses import parse_response
+from airflow_provider_kling.retry import DEFAULT_MAX_RETRIES, RetryPolicy
+from airflow_provider_kling.task_types import KlingTaskType, get_task_type, validate_task_id
+
+T = TypeVar("T")
+
+# find_task's fallback scans at most this many of the newest tasks (pages of Kling's maximum size).
+SCAN_PAGE_SIZE = 500
+SCAN_MAX_PAGES = 10
+
+
+@dataclass(frozen=True)
+class _Send:
+    method: str
+    path: str
+    params: dict[str, str] | None = None
+    body: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class _Sleep:
+    seconds: float
+
+
+Plan = Generator[_Send | _Sleep, Any, T]
+
+
+class _KlingAuth(requests.auth.AuthBase):
+    """Sets a fresh ``Authorization`` header on each request (the JWT may have been re-signed)."""
+
+    def __init__(self, credentials: KlingCredentials) -> None:
+        self.credentials = credentials
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = self.credentials.authorization()
+        return request
+
+
+def _external_id(task: Any) -> str | None:
+    info = task.get("task_info") if isinstance(task, dict) else None
+    return info.get("external_task_id") if isinstance(info, dict) else None
+
+
+def _as_task(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict) or not isinstance(data.get("task_id"), str | int):
+        raise KlingResponseError(f"answer's data is not a task object: {str(data)[:200]}")
+    data["task_id"] = str(data["task_id"])
+    return data
+
+
+def _page_params(page_num: int, page_size: int) -> dict[str, str]:
+    """Kling's list paging, checked against its documented ranges before anything is sent."""
+    if not 1 <= page_num <= 1000:
+        raise ValueError(f"page_num must be between 1 and 1000; got {page_num}")
+    if not 1 <= page_size <= 500:
+        raise ValueError(f"page_size must be between 1 and 500; got {page_size}")
+    return {"pageNum": str(page_num), "pageSize": str(page_size)}
+
+
+class KlingHook(HttpHook):
+    """Talk to Kling (directly, or through a gateway that serves its paths under a prefix such as ``/kling``).
+
+    :param kling_conn_id: the ``kling`` connection: host = base URL, password = API token, or login = access
+        key and password = secret key (then every request carries an HS256 JWT).
+    :param retry_policy: overrides the connection's retry settings (the trigger polls with ``max_retries=0``
+        and backs off itself).
+    """
+
+    conn_name_attr = "kling_conn_id"
+    default_conn_name = "kling_default"
+    conn_type = "kling"
+    hook_name = "Kling AI"
+    default_host = DEFAULT_BASE_URL
+
+    def __init__(
+        self, kling_conn_id: str = default_conn_name, *, retry_policy: RetryPolicy | None = None
+    ) -> None:
+        super().__init__(method="GET", http_conn_id=kling_conn_id)
+        self.kling_conn_id = kling_conn_id
+        self._retry_policy_override = retry_policy
+        self._settings: KlingConnectionSettings | None = None
+        self._session: requests.Session | None = None
+        self._async_session: aiohttp.ClientSession | None = None
+        self._async_loop: asyncio.AbstractEventLoop | None = None
+
+    # -- connection ---------------------------------------------------------------------------------------
+
+    def _settings_from(self, conn: Any, extras: Mapping[str, Any]) -> KlingConnectionSettings:
+        settings = build_settings(
+            self.kling_conn_id,
+            host=conn.host,
+            port=conn.port,
+            login=conn.login,
+            password=conn.password,
+            extras=extras,
+        )
+        self.base_url = settings.base_url
+        return settings
+
+    def get_settings(self) -> KlingConnectionSettings:
+        """The parsed connection (fetched once per hook)."""
+        if self._settings is None:
+            conn = self.get_connection(self.kling_conn_id)
+            self._settings = self._settings_from(conn, conn.extra_dejson)
+        return self._settings
+
+    async def aget_settings(self) -> KlingConnectionSettings:
+        """The parsed connection, resolved without blocking the event loop."""
+        if self._settings is None:
+            conn = await get_async_connection(self.kling_conn_id, hook=self)
+            self._settings = self._settings_from(conn, await get_async_extra_dejson(conn))
+        return self._settings
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        if self._retry_policy_override is not None:
+            return self._retry_policy_override
+        max_retries = self._settings.max_retries if self._settings else None
+        return RetryPolicy(max_retries=DEFAULT_MAX_RETRIES if max_retries is None else max_retries)
+
+    def get_conn(
+        self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None
+    ) -> requests.Session:
+        """A keep-alive session with Kling auth; unlike ``HttpHook`` no connection extra becomes a header."""
+        if self._session is None:
+            settings = self.get_settings()
+            session = requests.Session()
+            session.auth = _KlingAuth(settings.credentials)
+            session.headers.update({"Content-Type": "application/json", "Accept": "application/json"})
+            self._session = self._configure_session_from_mount_adapters(session)
+        if headers:
+            self._session.headers.update(headers)
+        return self._session
+
+    def _aget_session(self, settings: KlingConnectionSettings) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        session = self._async_session
+        if session is None or session.closed or self._async_loop is not loop:
+            session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=settings.timeout),
+                headers={"Content-Type": "application/json", "Accept": "application/json"},
+            )
+            self._async_session, self._async_loop = session, loop
+        return session
+
+    def close(self) -> None:
+        """Close the sync session."""
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    async def aclose(self) -> None:
+        """Close the async session (a trigger calls this when it finishes)."""
+        if self._async_session is not None:
+            await self._async_session.close()
+            self._async_session = None
+
+    # -- drivers ------------------------------------------------------------------------------------------
+
+    def _send(self, settings: KlingConnectionSettings, step: _Send) -> Any:
+        url = settings.url(step.path)
+        try:
+            response = self.get_conn().request(
+                step.method, url, params=step.params, json=step.body, timeout=settings.timeout
+            )
+        except requests.Timeout:
+            raise KlingTransportError(f"{step.method} {url} timed out after {settings.timeout:g}s") from None
+        except requests.RequestException as exc:
+            raise KlingTransportError(f"{step.method} {url} failed: {type(exc).__name__}") from None
+        return parse_response(response.status_code, response.content, response.headers.get("Retry-After"))
+
+    async def _asend(self, settings: KlingConnectionSettings, step: _Send) -> Any:
+        url = settings.url(step.path)
+        session = self._aget_session(settings)
+        try:
+            async with session.request(step.method, url, params=step.params, json=step.body) as response:
+                body = await response.read()
+        except TimeoutError:
+            raise KlingTransportError(f"{step.method} {url} timed out after {settings.timeout:g}s") from None
+        except aiohttp.ClientError as exc:
+            raise KlingTransportError(f"{step.method} {url} failed: {type(exc).__name__}") from None
+        return parse_response(response.status, body, response.headers.get("Retry-After"))
+
+    def _run(self, plan: Plan[T]) -> T:
+        settings = self.get_settings()
+        answer: Any = None
+        error: KlingError | None = None
+        while True:
+            try:
+                step = plan.throw(error) if error is not None else plan.send(answer)
+            except StopIteration as stop:
+                return stop.value
+            answer, error = None, None
+            if isinstance(step, _Sleep):
+                time.sleep(step.seconds)
+                continue
+            try:
+                answer = self._send(settings, step)
+            except KlingError as exc:
+                error = exc
+
+    async def _arun(self, plan: Plan[T]) -> T:
+        settings = await self.aget_settings()
+        answer: Any = None
+        error: KlingError | None = None
+        while True:
+            try:
+                step = plan.throw(error) if error is not None else plan.send(answer)
+            except StopIteration as stop:
+                return stop.value
+            answer, error = None, None
+            if isinstance(step, _Sleep):
+                await asyncio.sleep(step.seconds)
+                continue
+            try:
+                answer = await self._asend(settings, step)
+            except KlingError as exc:
+                error = exc
+
+    # -- plans --------------------------------------------------------------------------------------------
+
+    def _call(self, step: _Send) -> Plan[Any]:
+        """One request under the retry policy; a POST with an unknown outcome is left to ``_create``."""
+        policy = self.retry_policy
+        credentials = self._settings.credentials if self._settings else None
+        attempt = 0
+        resigned = False
+        while True:
+            try:
+                return (yield step)
+            except KlingTokenExpiredError:
+                if resigned or credentials is None or not credentials.uses_jwt:
+                    raise
+                resigned = True
+                credentials.invalidate()
+                self.log.info("Kling rejected the JWT as not yet valid or expired; re-signing once")
+            except KlingError as err:
+                unsafe = step.method == "POST" and policy.outcome_unknown(err)
+                if unsafe or not policy.is_retryable(err) or attempt >= policy.max_retries:
+                    raise
+                wait = policy.delay(attempt, err)
+                attempt += 1
+                self.log.warning(
+                    "Kling %s %s failed (%s); retry %d of %d in %.1fs",
+                    step.method,
+                    step.path,
+                    err,
+                    attempt,
+                    policy.max_retries,
+                    wait,
+                )
+                yield _Sleep(wait)
+
+    def _create(self, task_type: KlingTaskType, payload: Mapping[str, Any]) -> Plan[dict[str, Any]]:
+        policy = self.retry_policy
+        external_id = payload.get("external_task_id")
+        attempt = 0
+        while True:
+            try:
+                task = _as_task((yield from self._call(_Send("POST", task_type.path, body=payload))))
+                break
+            except KlingError as err:
+                if not (policy.is_retryable(err) and policy.outcome_unknown(err)):
+                    raise
+                if external_id is None:
+                    raise KlingError(
+                        f"Creating a Kling {task_type.name} task had an unknown outcome ({err}); not sending "
+                        "it again, as that could create a second paid task. Set external_task_id to make "
+                        "creation safe to retry."
+                    ) from err
+                if attempt >= policy.max_retries:
+                    raise
+                wait = policy.delay(attempt, err)
+                attempt += 1
+                self.log.warning(
+                    "Creating a Kling %s task had an unknown outcome (%s); looking up external_task_id=%s "
+                    "in %.1fs before creating again",
+                    task_type.name,
+                    err,
+                    external_id,
+                    wait,
+                )
+                yield _Sleep(wait)
+                existing = yield from self._find(task_type, external_id)
+                if existing is not None:
+                    self.log.info("The earlier create did succeed; using task %s", existing["task_id"])
+                    task = existing
+                    break
+        self.log.info(
+            "Created Kling %s task: task_id=%s external_task_id=%s",
+            task_type.name,
+            task["task_id"],
+            external_id,
+        )
+        return task
+
+    def _get(self, task_type: KlingTaskType, task_id: str) -> Plan[dict[str, Any]]:
+        task = _as_task((yield from self._call(_Send("GET", f"{task_type.path}/{task_id}"))))
+        self.log.debug("Kling %s task %s is %s", task_type.name, task_id, task.get("task_status"))
+        return task
+
+    def _list(self, task_type: KlingTaskType, params: dict[str, str]) -> Plan[list[dict[str, Any]]]:
+        data = yield from self._call(_Send("GET", task_type.path, params=params))
+        if not isinstance(data, list):
+            raise KlingResponseError(f"list answer's data is not a list: {str(data)[:200]}")
+        return [_as_task(item) for item in data]
+
+    def _find(self, task_type: KlingTaskType, external_id: str) -> Plan[dict[str, Any] | None]:
+        try:
+            task = yield from self._call(_Send("GET", f"{task_type.path}/{external_id}"))
+        except KlingApiError as err:
+            if not (isinstance(err, KlingInvalidRequestError) or err.http_status in (400, 404, 405)):
+                raise
+            task = None
+        if _external_id(task) == external_id:
+            return _as_task(task)
+        for page in range(1, SCAN_MAX_PAGES + 1):
+            tasks = yield from self._list(task_type, _page_params(page, SCAN_PAGE_SIZE))
+            for candidate in tasks:
+                if _external_id(candidate) == external_id:
+                    return candidate
+            if len(tasks) < SCAN_PAGE_SIZE:
+                break
+        return None
+
+    # -- public API ---------------------------------------------------------------------------------------
+
+    def create_task(self, task_type: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a task and return Kling's task object; safe to retry when ``external_task_id`` is set."""
+        if payload.get("external_task_id") is not None:
+            validate_task_id(payload["external_task_id"], "external_task_id")
+        return self._run(self._create(get_task_type(task_type), payload))
+
+    def get_task(self, task_type: str, task_id: str) -> dict[str, Any]:
+        """Query one task by its Kling task id."""
+        return self._run(self._get(get_task_type(task_type), validate_task_id(task_id)))
+
+    def find_task(self, task_type: str, external_task_id: str) -> dict[str, Any] | None:
+        """The task created with ``external_task_id``, or ``None``."""
+        external_task_id = validate_task_id(external_task_id, "external_task_id")
+        return self._run(self._find(get_task_type(task_type), external_task_id))
+
+    def list_tasks(self, task_type: str, page_num: int = 1, page_size: int = 30) -> list[dict[str, Any]]:
+        """One page of the account's tasks of this type, newest first."""
+        return self._run(self._list(get_task_type(task_type), _page_params(page_num, page_size)))
+
+    async def aget_task(self, task_type: str, task_id: str) -> dict[str, Any]:
+        """Async twin of ``get_task``."""
+        return await self._arun(self._get(get_task_type(task_type), validate_task_id(task_id)))
+
+    async def afind_task(self, task_type: str, external_task_id: str) -> dict[str, Any] | None:
+        """Async twin of ``find_task``."""
+        external_task_id = validate_task_id(external_task_id, "external_task_id")
+        return await self._arun(self._find(get_task_type(task_type), external_task_id))
+
+    async def alist_tasks(
+        self, task_type: str, page_num: int = 1, page_size: int = 30
+    ) -> list[dict[str, Any]]:
+        """Async twin of ``list_tasks``."""
+        return await self._arun(self._list(get_task_type(task_type), _page_params(page_num, page_size)))
+
+    def test_connection(self) -> tuple[bool, str]:
+        """The UI's Test button: one cheap authenticated call (list one task)."""
+        try:
+            self.list_tasks("text2video", page_size=1)
+        except (KlingError, ValueError) as err:
+            return False, f"Kling connection {self.kling_conn_id!r} failed: {err}"
+        return True, f"Connected to Kling at {self.base_url}"
+
+    # -- connection form ----------------------------------------------------------------------------------
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Connection form layout for Airflow before 3.2, taken from the provider info newer cores read."""
+        from airflow_provider_kling.get_provider_info import get_provider_info
+
+        behaviour = get_provider_info()["connection-types"][0]["ui-field-behaviour"]
+        return {key.replace("-", "_"): value for key, value in behaviour.items()}
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """Extra form fields for Airflow before 3.2 (newer cores read ``conn-fields``)."""
+        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+        from flask_babel import lazy_gettext
+        from wtforms import IntegerField, StringField
+        from wtforms.validators import NumberRange, Optional
+
+        return {
+            "timeout": StringField(
+                lazy_gettext("Timeout (seconds per request)"), widget=BS3TextFieldWidget()
+            ),
+            "max_retries": IntegerField(
+                lazy_gettext("Max retries"),
+                widget=BS3TextFieldWidget(),
+                validators=[Optional(), NumberRange(0)],
+            ),
+        }

@@ -1,0 +1,108 @@
+"""``KlingTaskSensor``: wait for a Kling task to finish; deferrable by default."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue
+
+from airflow_provider_kling.task_types import get_task_type, validate_task_id
+from airflow_provider_kling.waiting import complete_wait, event_for_task
+
+if TYPE_CHECKING:
+    from airflow_provider_kling.hooks.kling import KlingHook
+    from airflow_provider_kling.triggers.kling import KlingTaskTrigger
+
+DEFAULT_TIMEOUT = 2 * 60 * 60
+
+
+class KlingTaskSensor(BaseSensorOperator):
+    """Wait until a Kling task is ``succeed`` (push its result URLs) or ``failed`` (fail with Kling's reason).
+
+    ``return_value`` is the list of result URLs (videos or images, in Kling's order); XCom ``kling_task``
+    holds the whole task object. A failed generation raises ``AirflowFailException`` with ``task_status_msg``
+    (skipped with ``soft_fail=True``); the deadline (``timeout`` seconds) raises ``AirflowSensorTimeout``.
+
+    :param kling_task_id: the Kling task id (templated; e.g. an upstream operator's ``.output``).
+    :param task_type: the Kling task type (templated; stored as ``kling_task_type``).
+    :param kling_conn_id: the ``kling`` connection.
+    :param deferrable: wait in the triggerer instead of holding a worker slot (default ``True``).
+    :param initial_delay: seconds before the trigger's first poll.
+    :param max_consecutive_failures: transient poll failures in a row before the trigger gives up.
+    """
+
+    template_fields: Sequence[str] = ("kling_task_id", "kling_task_type")
+    ui_color = "#e8f0fe"
+
+    def __init__(
+        self,
+        *,
+        kling_task_id: str,
+        task_type: str = "text2video",
+        kling_conn_id: str = "kling_default",
+        deferrable: bool = True,
+        poke_interval: float = 10,
+        timeout: float = DEFAULT_TIMEOUT,
+        initial_delay: float = 0.0,
+        max_consecutive_failures: int = 10,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
+        self.kling_task_id = kling_task_id
+        self.kling_task_type = task_type
+        self.kling_conn_id = kling_conn_id
+        self.deferrable = deferrable
+        self.initial_delay = initial_delay
+        self.max_consecutive_failures = max_consecutive_failures
+        if "{{" not in str(task_type):
+            get_task_type(task_type)
+
+    @cached_property
+    def hook(self) -> KlingHook:
+        from airflow_provider_kling.hooks.kling import KlingHook
+
+        return KlingHook(self.kling_conn_id)
+
+    def _check(self) -> dict[str, Any] | None:
+        """One poll through the sync hook: the terminal event, or ``None`` while the task runs."""
+        get_task_type(self.kling_task_type)
+        validate_task_id(str(self.kling_task_id), "kling_task_id")
+        task = self.hook.get_task(self.kling_task_type, str(self.kling_task_id))
+        return event_for_task(self.kling_task_type, task)
+
+    def execute(self, context: Any) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        event = self._check()
+        if event is not None:
+            self.log.info("Kling task %s already finished: %s", self.kling_task_id, event["message"])
+            return complete_wait(context, event, soft_fail=self.soft_fail)
+        self.defer(trigger=self._trigger(), method_name="execute_complete")
+
+    def _trigger(self) -> KlingTaskTrigger:
+        from airflow_provider_kling.triggers.kling import KlingTaskTrigger
+
+        return KlingTaskTrigger(
+            task_type=self.kling_task_type,
+            task_id=str(self.kling_task_id),
+            kling_conn_id=self.kling_conn_id,
+            poll_interval=float(self.poke_interval),
+            deadline=time.time() + float(self.timeout),
+            initial_delay=self.initial_delay,
+            max_consecutive_failures=self.max_consecutive_failures,
+        )
+
+    def poke(self, context: Any) -> bool | PokeReturnValue:
+        event = self._check()
+        if event is None:
+            return False
+        return PokeReturnValue(
+            is_done=True, xcom_value=complete_wait(context, event, soft_fail=self.soft_fail)
+        )
+
+    def execute_complete(self, context: Any, event: Any = None) -> list[str]:
+        """Resume after the trigger fired: URLs on success, the matching exception otherwise."""
+        return complete_wait(context, event, soft_fail=self.soft_fail)

@@ -1,0 +1,133 @@
+"""``KlingTaskTrigger``: wait for a Kling task in the triggerer, polling its query endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_kling.exceptions import KlingError
+from airflow_provider_kling.hooks.kling import KlingHook
+from airflow_provider_kling.retry import RetryPolicy
+from airflow_provider_kling.waiting import event_for_task, make_event
+
+DEFAULT_MAX_CONSECUTIVE_FAILURES = 10
+
+
+class KlingTaskTrigger(BaseTrigger):
+    """Poll ``GET {base}/v1/{action}/{action2}/{task_id}`` until the task ends, then yield one event.
+
+    Only idempotent GETs, so running twice (triggerer restart, HA) is harmless. ``deadline`` is absolute
+    (epoch seconds) so a re-created trigger keeps it. Transient failures back off (jittered, capped,
+    ``Retry-After`` honoured) up to ``max_consecutive_failures``; every path that does not end the wait
+    sleeps, so no error can turn this into a busy loop.
+
+    :param task_type: Kling task type, e.g. ``text2video``.
+    :param task_id: the Kling task id.
+    :param kling_conn_id: the ``kling`` connection id (resolved here, never serialized as secrets).
+    :param poll_interval: seconds between polls while the task runs.
+    :param deadline: epoch seconds after which the wait ends with a ``timeout`` event; ``None`` = no limit.
+    :param initial_delay: seconds before the first poll (generations take minutes).
+    :param max_consecutive_failures: transient failures in a row before giving up with ``error``.
+    :param backoff_base: first backoff ceiling in seconds, doubled per consecutive failure.
+    :param backoff_max: largest backoff in seconds.
+    """
+
+    def __init__(
+        self,
+        task_type: str,
+        task_id: str,
+        kling_conn_id: str = "kling_default",
+        poll_interval: float = 10.0,
+        deadline: float | None = None,
+        initial_delay: float = 0.0,
+        max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES,
+        backoff_base: float = 1.0,
+        backoff_max: float = 60.0,
+    ) -> None:
+        super().__init__()
+        if poll_interval <= 0:
+            raise ValueError(f"poll_interval must be > 0; got {poll_interval}")
+        if max_consecutive_failures < 1:
+            raise ValueError(f"max_consecutive_failures must be >= 1; got {max_consecutive_failures}")
+        self.task_type = task_type
+        # BaseTrigger.task_id is the Airflow task id (set by the triggerer), so ours lives elsewhere.
+        self.kling_task_id = task_id
+        self.kling_conn_id = kling_conn_id
+        self.poll_interval = float(poll_interval)
+        self.deadline = None if deadline is None else float(deadline)
+        self.initial_delay = float(initial_delay)
+        self.max_consecutive_failures = int(max_consecutive_failures)
+        self.backoff_base = float(backoff_base)
+        self.backoff_max = float(backoff_max)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "task_type": self.task_type,
+                "task_id": self.kling_task_id,
+                "kling_conn_id": self.kling_conn_id,
+                "poll_interval": self.poll_interval,
+                "deadline": self.deadline,
+                "initial_delay": self.initial_delay,
+                "max_consecutive_failures": self.max_consecutive_failures,
+                "backoff_base": self.backoff_base,
+                "backoff_max": self.backoff_max,
+            },
+        )
+
+    def _seconds_left(self) -> float:
+        return float("inf") if self.deadline is None else self.deadline - time.time()
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        yield TriggerEvent(await self._wait())
+
+    async def _wait(self) -> dict[str, Any]:
+        # The hook makes one attempt per poll; this loop owns the backoff and the failure budget.
+        hook = KlingHook(self.kling_conn_id, retry_policy=RetryPolicy(max_retries=0))
+        backoff = RetryPolicy(base_delay=self.backoff_base, max_delay=self.backoff_max)
+        failures = 0
+        last_status = "not yet polled"
+        try:
+            await asyncio.sleep(max(0.0, min(self.initial_delay, self._seconds_left())))
+            while True:
+                if self._seconds_left() <= 0:
+                    return make_event(
+                        "timeout",
+                        self.task_type,
+                        self.kling_task_id,
+                        f"Kling task {self.kling_task_id} did not finish before the deadline (last status: "
+                        f"{last_status})",
+                    )
+                try:
+                    task = await hook.aget_task(self.task_type, self.kling_task_id)
+                except (KlingError, ValueError) as err:
+                    if not backoff.is_retryable(err):
+                        return make_event("error", self.task_type, self.kling_task_id, f"{err}")
+                    failures += 1
+                    if failures >= self.max_consecutive_failures:
+                        return make_event(
+                            "error",
+                            self.task_type,
+                            self.kling_task_id,
+                            f"Gave up polling Kling task {self.kling_task_id} after {failures} consecutive "
+                            f"failures; last: {err}",
+                        )
+                    wait = backoff.delay(failures - 1, err)
+                    self.log.warning(
+                        "Polling Kling task %s failed (%s); next poll in %.1fs", self.kling_task_id, err, wait
+                    )
+                else:
+                    failures = 0
+                    last_status = str(task.get("task_status"))
+                    event = event_for_task(self.task_type, task)
+                    if event is not None:
+                        return event
+                    wait = self.poll_interval
+                await asyncio.sleep(max(0.0, min(wait, self._seconds_left())))
+        finally:
+            await hook.aclose()

@@ -117,3 +117,7 @@ def error_class_for_code(code: int | None, http_status: int | None) -> type[Klin
     if http_status in (401, 403):
         return KlingAuthError
     return KlingApiError
+
+
+class KlingValidationError(ValueError):
+    """A request field is invalid; raised before anything is sent, naming the field and what is allowed."""

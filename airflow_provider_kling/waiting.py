@@ -7,7 +7,8 @@ import it through the operator and sensor modules.
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import (
     AirflowFailException,
@@ -18,6 +19,12 @@ from airflow.providers.common.compat.sdk import (
 from airflow_provider_kling.exceptions import KlingError
 from airflow_provider_kling.task_types import result_urls
 
+if TYPE_CHECKING:
+    from airflow_provider_kling.triggers.kling import KlingTaskTrigger
+
+DEFAULT_WAIT_TIMEOUT = 2 * 60 * 60
+DEFAULT_POLL_INTERVAL = 10.0
+DEFAULT_MAX_CONSECUTIVE_FAILURES = 10
 RUNNING_STATUSES = frozenset({"submitted", "processing"})
 EVENT_STATUSES = frozenset({"success", "failed", "timeout", "error"})
 KLING_TASK_XCOM_KEY = "kling_task"
@@ -72,3 +79,31 @@ def complete_wait(context: Any, event: Any, *, soft_fail: bool = False) -> list[
     if status == "timeout":
         raise AirflowSensorTimeout(message)
     raise KlingError(message)
+
+
+class KlingWaitMixin:
+    """What the sensor and the operators share about waiting: the trigger they defer to and the resume."""
+
+    kling_task_type: str
+    kling_conn_id: str
+    initial_delay: float
+    max_consecutive_failures: int
+    soft_fail: bool = False
+
+    def wait_trigger(self, kling_task_id: str, *, poll_interval: float, timeout: float) -> KlingTaskTrigger:
+        """A trigger for this task whose absolute deadline is ``timeout`` seconds from now."""
+        from airflow_provider_kling.triggers.kling import KlingTaskTrigger
+
+        return KlingTaskTrigger(
+            task_type=self.kling_task_type,
+            task_id=kling_task_id,
+            kling_conn_id=self.kling_conn_id,
+            poll_interval=float(poll_interval),
+            deadline=time.time() + float(timeout),
+            initial_delay=float(self.initial_delay),
+            max_consecutive_failures=int(self.max_consecutive_failures),
+        )
+
+    def execute_complete(self, context: Any, event: Any = None) -> list[str]:
+        """Resume after the trigger fired: URLs on success, the matching exception otherwise."""
+        return complete_wait(context, event, soft_fail=self.soft_fail)

@@ -208,7 +208,13 @@ class KlingHook(HttpHook):
         url = settings.url(step.path)
         session = self._aget_session(settings)
         try:
-            async with session.request(step.method, url, params=step.params, json=step.body) as response:
+            async with session.request(
+                step.method,
+                url,
+                params=step.params,
+                json=step.body,
+                headers={"Authorization": settings.credentials.authorization()},
+            ) as response:
                 body = await response.read()
         except TimeoutError:
             raise KlingTransportError(f"{step.method} {url} timed out after {settings.timeout:g}s") from None
@@ -287,13 +293,29 @@ class KlingHook(HttpHook):
                 yield _Sleep(wait)
 
     def _create(self, task_type: KlingTaskType, payload: Mapping[str, Any]) -> Plan[dict[str, Any]]:
+        """POST a task; with an ``external_task_id`` this is idempotent: an existing task with it is returned.
+
+        An unknown outcome (timeout, 5xx, dropped connection) is resolved by looking the id up before any
+        second POST; a refusal such as "external_task_id already exists" is resolved the same way.
+        """
         policy = self.retry_policy
         external_id = payload.get("external_task_id")
         attempt = 0
         while True:
             try:
                 task = _as_task((yield from self._call(_Send("POST", task_type.path, body=payload))))
-                break
+                self.log.info(
+                    "Created Kling %s task: task_id=%s external_task_id=%s",
+                    task_type.name,
+                    task["task_id"],
+                    external_id,
+                )
+                return task
+            except KlingInvalidRequestError:
+                existing = None if external_id is None else (yield from self._find(task_type, external_id))
+                if existing is None:
+                    raise
+                self.log.info("A Kling task with external_task_id=%s exists already", external_id)
             except KlingError as err:
                 if not (policy.is_retryable(err) and policy.outcome_unknown(err)):
                     raise
@@ -317,17 +339,11 @@ class KlingHook(HttpHook):
                 )
                 yield _Sleep(wait)
                 existing = yield from self._find(task_type, external_id)
-                if existing is not None:
-                    self.log.info("The earlier create did succeed; using task %s", existing["task_id"])
-                    task = existing
-                    break
-        self.log.info(
-            "Created Kling %s task: task_id=%s external_task_id=%s",
-            task_type.name,
-            task["task_id"],
-            external_id,
-        )
-        return task
+                if existing is None:
+                    continue
+                self.log.info("The earlier create did succeed")
+            self.log.info("Using Kling task %s (%s)", existing["task_id"], existing.get("task_status"))
+            return existing
 
     def _get(self, task_type: KlingTaskType, task_id: str) -> Plan[dict[str, Any]]:
         task = _as_task((yield from self._call(_Send("GET", f"{task_type.path}/{task_id}"))))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -10,16 +9,20 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_kling.task_types import get_task_type, validate_task_id
-from airflow_provider_kling.waiting import complete_wait, event_for_task
+from airflow_provider_kling.waiting import (
+    DEFAULT_MAX_CONSECUTIVE_FAILURES,
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_WAIT_TIMEOUT,
+    KlingWaitMixin,
+    complete_wait,
+    event_for_task,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_kling.hooks.kling import KlingHook
-    from airflow_provider_kling.triggers.kling import KlingTaskTrigger
-
-DEFAULT_TIMEOUT = 2 * 60 * 60
 
 
-class KlingTaskSensor(BaseSensorOperator):
+class KlingTaskSensor(KlingWaitMixin, BaseSensorOperator):
     """Wait until a Kling task is ``succeed`` (push its result URLs) or ``failed`` (fail with Kling's reason).
 
     ``return_value`` is the list of result URLs (videos or images, in Kling's order); XCom ``kling_task``
@@ -44,10 +47,10 @@ class KlingTaskSensor(BaseSensorOperator):
         task_type: str = "text2video",
         kling_conn_id: str = "kling_default",
         deferrable: bool = True,
-        poke_interval: float = 10,
-        timeout: float = DEFAULT_TIMEOUT,
+        poke_interval: float = DEFAULT_POLL_INTERVAL,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
         initial_delay: float = 0.0,
-        max_consecutive_failures: int = 10,
+        max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES,
         **kwargs: Any,
     ) -> None:
         super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
@@ -80,20 +83,10 @@ class KlingTaskSensor(BaseSensorOperator):
         if event is not None:
             self.log.info("Kling task %s already finished: %s", self.kling_task_id, event["message"])
             return complete_wait(context, event, soft_fail=self.soft_fail)
-        self.defer(trigger=self._trigger(), method_name="execute_complete")
-
-    def _trigger(self) -> KlingTaskTrigger:
-        from airflow_provider_kling.triggers.kling import KlingTaskTrigger
-
-        return KlingTaskTrigger(
-            task_type=self.kling_task_type,
-            task_id=str(self.kling_task_id),
-            kling_conn_id=self.kling_conn_id,
-            poll_interval=float(self.poke_interval),
-            deadline=time.time() + float(self.timeout),
-            initial_delay=self.initial_delay,
-            max_consecutive_failures=self.max_consecutive_failures,
+        trigger = self.wait_trigger(
+            str(self.kling_task_id), poll_interval=self.poke_interval, timeout=self.timeout
         )
+        self.defer(trigger=trigger, method_name="execute_complete")
 
     def poke(self, context: Any) -> bool | PokeReturnValue:
         event = self._check()
@@ -102,7 +95,3 @@ class KlingTaskSensor(BaseSensorOperator):
         return PokeReturnValue(
             is_done=True, xcom_value=complete_wait(context, event, soft_fail=self.soft_fail)
         )
-
-    def execute_complete(self, context: Any, event: Any = None) -> list[str]:
-        """Resume after the trigger fired: URLs on success, the matching exception otherwise."""
-        return complete_wait(context, event, soft_fail=self.soft_fail)

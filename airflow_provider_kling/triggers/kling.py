@@ -12,9 +12,12 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_kling.exceptions import KlingError
 from airflow_provider_kling.hooks.kling import KlingHook
 from airflow_provider_kling.retry import RetryPolicy
-from airflow_provider_kling.waiting import event_for_task, make_event
-
-DEFAULT_MAX_CONSECUTIVE_FAILURES = 10
+from airflow_provider_kling.waiting import (
+    DEFAULT_MAX_CONSECUTIVE_FAILURES,
+    DEFAULT_POLL_INTERVAL,
+    event_for_task,
+    make_event,
+)
 
 
 class KlingTaskTrigger(BaseTrigger):
@@ -41,7 +44,7 @@ class KlingTaskTrigger(BaseTrigger):
         task_type: str,
         task_id: str,
         kling_conn_id: str = "kling_default",
-        poll_interval: float = 10.0,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
         deadline: float | None = None,
         initial_delay: float = 0.0,
         max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES,

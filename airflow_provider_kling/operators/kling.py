@@ -1,0 +1,426 @@
+"""Operators that create Kling tasks, safely: validated input, idempotent submission, queueing on 1303.
+
+``KlingCreateTaskOperator`` does the work for any task type; the typed operators below only spell out each
+task type's fields as keyword arguments. Heavy modules (the hook: requests, aiohttp, PyJWT) are imported
+when a task runs, never when a DAG file is parsed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator
+
+from airflow_provider_kling.exceptions import KlingError, KlingRateLimitError, KlingValidationError
+from airflow_provider_kling.links import KlingResultLink
+from airflow_provider_kling.payloads import validate_payload
+from airflow_provider_kling.retry import RetryPolicy
+from airflow_provider_kling.task_types import get_task_type
+from airflow_provider_kling.waiting import (
+    DEFAULT_MAX_CONSECUTIVE_FAILURES,
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_WAIT_TIMEOUT,
+    KlingWaitMixin,
+    complete_wait,
+    event_for_task,
+    make_event,
+)
+
+if TYPE_CHECKING:
+    from airflow_provider_kling.hooks.kling import KlingHook
+
+KLING_TASK_ID_XCOM_KEY = "kling_task_id"
+DEFAULT_SUBMIT_TIMEOUT = 60 * 60
+
+
+def _is_templated(value: Any) -> bool:
+    """Whether a value is only known after rendering (a Jinja string, an XComArg, ...)."""
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value
+    if isinstance(value, Mapping):
+        return any(_is_templated(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_is_templated(v) for v in value)
+    return not isinstance(value, int | float | bool | type(None))
+
+
+class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
+    """Create a Kling task of any type and (by default) wait for it without holding a worker slot.
+
+    XCom: ``kling_task_id`` right after submission; then ``return_value`` = the result URLs and
+    ``kling_task`` = the whole task object (or, with ``wait_for_completion=False``, ``return_value`` = the
+    task id, ready for ``KlingTaskSensor(kling_task_id=op.output)``).
+
+    Never pays twice: each attempt creates with an ``external_task_id`` derived from (dag_id, task_id,
+    run_id, map_index, try), and a retry first looks up the earlier attempts' ids, re-attaching to a task that
+    is still running or succeeded. Kling's concurrency limit (1303) or rate limit (1302) does not fail the
+    task: it resubmits with exponential backoff (deferred, when ``deferrable``) until ``submit_timeout``.
+
+    :param task_type: Kling task type (stored as ``kling_task_type``; templated).
+    :param payload: the create request's fields (templated); validated before anything is sent.
+    :param kling_conn_id: the ``kling`` connection.
+    :param wait_for_completion: wait for the generation and push its URLs (default), or return the task id.
+    :param deferrable: wait and queue in the triggerer (default) instead of on a worker.
+    :param poll_interval: seconds between status polls.
+    :param timeout: seconds to wait for the generation before failing with a timeout.
+    :param initial_delay: seconds before the first poll.
+    :param external_task_id: a fixed external id of your own; a task with this id is re-attached if it exists.
+    :param submit_timeout: how long to keep resubmitting while the account's concurrency is full.
+    :param submit_retry_delay: first wait before resubmitting after 1302/1303 (doubles, jittered, ≤ 2 min).
+    :param max_consecutive_failures: transient poll failures in a row before the wait gives up.
+    """
+
+    template_fields: Sequence[str] = ("kling_task_type", "payload", "external_task_id")
+    template_fields_renderers: ClassVar[dict[str, str]] = {"payload": "json"}
+    operator_extra_links = (KlingResultLink(),)
+    ui_color = "#d2e3fc"
+
+    def __init__(
+        self,
+        *,
+        task_type: str,
+        payload: Mapping[str, Any] | None = None,
+        kling_conn_id: str = "kling_default",
+        wait_for_completion: bool = True,
+        deferrable: bool = True,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,
+        initial_delay: float = 0.0,
+        external_task_id: str | None = None,
+        submit_timeout: float = DEFAULT_SUBMIT_TIMEOUT,
+        submit_retry_delay: float = 5.0,
+        max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.kling_task_type = task_type
+        self.payload = dict(payload or {})
+        self.kling_conn_id = kling_conn_id
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = deferrable
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+        self.initial_delay = initial_delay
+        self.external_task_id = external_task_id
+        self.submit_timeout = submit_timeout
+        self.submit_retry_delay = submit_retry_delay
+        self.max_consecutive_failures = max_consecutive_failures
+        for name, value in (("poll_interval", poll_interval), ("timeout", timeout)):
+            if value <= 0:
+                raise ValueError(f"{name} must be > 0; got {value!r}")
+        if not _is_templated(task_type):
+            get_task_type(task_type)
+            templated = {field for field, value in self.payload.items() if _is_templated(value)}
+            validate_payload(task_type, self._request_fields(), templated=templated)
+
+    def _request_fields(self) -> dict[str, Any]:
+        fields = dict(self.payload)
+        if self.external_task_id is not None:
+            fields["external_task_id"] = self.external_task_id
+        return fields
+
+    @cached_property
+    def hook(self) -> KlingHook:
+        from airflow_provider_kling.hooks.kling import KlingHook
+
+        return KlingHook(self.kling_conn_id)
+
+    # -- submission ---------------------------------------------------------------------------------------
+
+    def _external_ids(self, context: Any) -> list[str]:
+        """This attempt's external id first, then the earlier attempts' (newest first) to look up."""
+        if self.external_task_id:
+            return [self.external_task_id]
+        ti = context["ti"]
+        key = f"{ti.dag_id}|{ti.task_id}|{ti.run_id}|{getattr(ti, 'map_index', -1)}"
+        digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+        return [f"airflow-{digest}-{attempt}" for attempt in range(max(1, int(ti.try_number)), 0, -1)]
+
+    def _request_body(self, external_task_id: str) -> dict[str, Any]:
+        """The rendered, validated body with image files read in; a bad value fails without a retry."""
+        from airflow_provider_kling.images import resolve_images
+
+        try:
+            body = validate_payload(
+                self.kling_task_type, {**self.payload, "external_task_id": external_task_id}
+            )
+            return resolve_images(body)
+        except (KlingValidationError, ValueError) as err:
+            raise AirflowFailException(f"Invalid Kling {self.kling_task_type} request: {err}") from err
+
+    def _reattach(self, external_ids: list[str]) -> dict[str, Any] | None:
+        """A task of an earlier attempt (or with the user's id) that is running or succeeded, if any."""
+        for external_id in external_ids:
+            task = self.hook.find_task(self.kling_task_type, external_id)
+            if task is not None and task.get("task_status") != "failed":
+                self.log.info(
+                    "Re-attaching to Kling task %s (external_task_id=%s, %s) instead of creating another",
+                    task["task_id"],
+                    external_id,
+                    task.get("task_status"),
+                )
+                return task
+        return None
+
+    def execute(self, context: Any) -> Any:
+        get_task_type(self.kling_task_type)
+        external_ids = self._external_ids(context)
+        body = self._request_body(external_ids[0])
+        earlier = external_ids if self.external_task_id else external_ids[1:]
+        task = self._reattach(earlier)
+        if task is None:
+            return self._submit(context, body, time.time() + self.submit_timeout, attempt=0)
+        return self._submitted(context, task)
+
+    def resume_submit(self, context: Any, event: Any = None, *, submit_deadline: float, attempt: int) -> Any:
+        """Resubmit after a deferred wait for free concurrency."""
+        body = self._request_body(self._external_ids(context)[0])
+        return self._submit(context, body, submit_deadline, attempt)
+
+    def _submit(self, context: Any, body: dict[str, Any], submit_deadline: float, attempt: int) -> Any:
+        backoff = RetryPolicy(base_delay=self.submit_retry_delay, max_delay=120.0)
+        while True:
+            try:
+                task = self.hook.create_task(self.kling_task_type, body)
+            except KlingRateLimitError as err:
+                wait = max(self.submit_retry_delay, backoff.delay(attempt, err))
+                attempt += 1
+                if time.time() + wait > submit_deadline:
+                    raise KlingError(
+                        f"Kling kept refusing new {self.kling_task_type} tasks for {self.submit_timeout:g}s: "
+                        f"the account's concurrency (or rate) limit stayed full. Last answer: {err}"
+                    ) from err
+                self.log.info(
+                    "Kling is at its limit (%s); resubmitting in %.1fs (attempt %d)", err, wait, attempt
+                )
+                if self.deferrable:
+                    from airflow.providers.common.compat.standard.triggers import TimeDeltaTrigger
+
+                    self.defer(
+                        trigger=TimeDeltaTrigger(timedelta(seconds=wait)),
+                        method_name="resume_submit",
+                        kwargs={"submit_deadline": submit_deadline, "attempt": attempt},
+                    )
+                time.sleep(wait)
+            else:
+                return self._submitted(context, task)
+
+    # -- waiting ------------------------------------------------------------------------------------------
+
+    def _submitted(self, context: Any, task: dict[str, Any]) -> Any:
+        kling_task_id = str(task["task_id"])
+        context["ti"].xcom_push(key=KLING_TASK_ID_XCOM_KEY, value=kling_task_id)
+        if not self.wait_for_completion:
+            return kling_task_id
+        event = event_for_task(self.kling_task_type, task)
+        if event is None and self.deferrable:
+            trigger = self.wait_trigger(kling_task_id, poll_interval=self.poll_interval, timeout=self.timeout)
+            self.defer(trigger=trigger, method_name="execute_complete")
+        if event is None:
+            event = self._poll(kling_task_id)
+        return complete_wait(context, event)
+
+    def _poll(self, kling_task_id: str) -> dict[str, Any]:
+        """Wait on the worker (``deferrable=False``) until the task ends or the timeout passes."""
+        deadline = time.time() + self.timeout
+        time.sleep(min(self.initial_delay, self.timeout))
+        while True:
+            event = event_for_task(
+                self.kling_task_type, self.hook.get_task(self.kling_task_type, kling_task_id)
+            )
+            if event is not None:
+                return event
+            left = deadline - time.time()
+            if left <= 0:
+                return make_event(
+                    "timeout",
+                    self.kling_task_type,
+                    kling_task_id,
+                    f"Kling task {kling_task_id} did not finish within {self.timeout:g}s",
+                )
+            time.sleep(min(self.poll_interval, left))
+
+
+def _fields(**fields: Any) -> dict[str, Any]:
+    """The request fields a user set (``None`` means not set, so it is not sent)."""
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+class KlingTextToVideoOperator(KlingCreateTaskOperator):
+    """Generate a video from a prompt (``text2video``)."""
+
+    def __init__(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | None = None,
+        model_name: str | None = None,
+        cfg_scale: float | None = None,
+        mode: str | None = None,
+        aspect_ratio: str | None = None,
+        duration: int | str | None = None,
+        camera_control: dict[str, Any] | None = None,
+        sound: str | None = None,
+        callback_url: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        payload = _fields(
+            prompt=prompt,
+            negative_prompt=negative_prompt,
+            model_name=model_name,
+            cfg_scale=cfg_scale,
+            mode=mode,
+            aspect_ratio=aspect_ratio,
+            duration=duration,
+            camera_control=camera_control,
+            sound=sound,
+            callback_url=callback_url,
+        )
+        super().__init__(task_type="text2video", payload=payload, **kwargs)
+
+
+class KlingImageToVideoOperator(KlingCreateTaskOperator):
+    """Animate an image (``image2video``): ``image`` and/or ``image_tail`` as URL, Base64 or file path."""
+
+    def __init__(
+        self,
+        *,
+        image: str | None = None,
+        image_tail: str | None = None,
+        prompt: str | None = None,
+        negative_prompt: str | None = None,
+        model_name: str | None = None,
+        cfg_scale: float | None = None,
+        mode: str | None = None,
+        duration: int | str | None = None,
+        static_mask: str | None = None,
+        dynamic_masks: list[dict[str, Any]] | None = None,
+        camera_control: dict[str, Any] | None = None,
+        callback_url: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        payload = _fields(
+            image=image,
+            image_tail=image_tail,
+            prompt=prompt,
+            negative_prompt=negative_prompt,
+            model_name=model_name,
+            cfg_scale=cfg_scale,
+            mode=mode,
+            duration=duration,
+            static_mask=static_mask,
+            dynamic_masks=dynamic_masks,
+            camera_control=camera_control,
+            callback_url=callback_url,
+        )
+        super().__init__(task_type="image2video", payload=payload, **kwargs)
+
+
+class KlingMultiImageToVideoOperator(KlingCreateTaskOperator):
+    """A video from 1-4 reference images (``multi-image2video``); list items may be plain image strings."""
+
+    def __init__(
+        self,
+        *,
+        image_list: list[Any],
+        prompt: str,
+        negative_prompt: str | None = None,
+        model_name: str | None = None,
+        mode: str | None = None,
+        duration: int | str | None = None,
+        aspect_ratio: str | None = None,
+        callback_url: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        payload = _fields(
+            image_list=image_list,
+            prompt=prompt,
+            negative_prompt=negative_prompt,
+            model_name=model_name,
+            mode=mode,
+            duration=duration,
+            aspect_ratio=aspect_ratio,
+            callback_url=callback_url,
+        )
+        super().__init__(task_type="multi-image2video", payload=payload, **kwargs)
+
+
+class KlingExtendVideoOperator(KlingCreateTaskOperator):
+    """Extend a generated video by 4-5 s (``video-extend``), given a ``video_id`` from an earlier result."""
+
+    def __init__(
+        self,
+        *,
+        video_id: str,
+        prompt: str | None = None,
+        negative_prompt: str | None = None,
+        cfg_scale: float | None = None,
+        callback_url: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        payload = _fields(
+            video_id=video_id,
+            prompt=prompt,
+            negative_prompt=negative_prompt,
+            cfg_scale=cfg_scale,
+            callback_url=callback_url,
+        )
+        super().__init__(task_type="video-extend", payload=payload, **kwargs)
+
+
+class KlingImageGenerationOperator(KlingCreateTaskOperator):
+    """Generate 1-9 images from a prompt (``generations``), optionally guided by a reference image."""
+
+    def __init__(
+        self,
+        *,
+        prompt: str,
+        negative_prompt: str | None = None,
+        model_name: str | None = None,
+        image: str | None = None,
+        image_reference: str | None = None,
+        image_fidelity: float | None = None,
+        human_fidelity: float | None = None,
+        resolution: str | None = None,
+        n: int | None = None,
+        aspect_ratio: str | None = None,
+        callback_url: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        payload = _fields(
+            prompt=prompt,
+            negative_prompt=negative_prompt,
+            model_name=model_name,
+            image=image,
+            image_reference=image_reference,
+            image_fidelity=image_fidelity,
+            human_fidelity=human_fidelity,
+            resolution=resolution,
+            n=n,
+            aspect_ratio=aspect_ratio,
+            callback_url=callback_url,
+        )
+        super().__init__(task_type="generations", payload=payload, **kwargs)
+
+
+class KlingVirtualTryOnOperator(KlingCreateTaskOperator):
+    """Dress a person in a garment (``kolors-virtual-try-on``)."""
+
+    def __init__(
+        self,
+        *,
+        human_image: str,
+        cloth_image: str | None = None,
+        model_name: str | None = None,
+        callback_url: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        payload = _fields(
+            human_image=human_image, cloth_image=cloth_image, model_name=model_name, callback_url=callback_url
+        )
+        super().__init__(task_type="kolors-virtual-try-on", payload=payload, **kwargs)

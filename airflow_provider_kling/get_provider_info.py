@@ -23,6 +23,10 @@ def get_provider_info() -> dict[str, Any]:
         "triggers": [
             {"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_kling.triggers.kling"]}
         ],
+        "operators": [
+            {"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_kling.operators.kling"]}
+        ],
+        "extra-links": ["airflow_provider_kling.links.KlingResultLink"],
         "sensors": [
             {"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_kling.sensors.kling"]}
         ],

@@ -1,0 +1,118 @@
+"""Configuration of the Kling emulator: one dataclass, merged from JSON by ``POST /emulator/config``.
+
+Merging is shallow: every key given replaces the current value of that field wholesale (a new ``faults``
+dict replaces the old one, a new ``fail_requests`` list replaces the pending queue).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_TOKEN = "sk-emulator-token"
+
+#: Fields that ``reset`` leaves alone, so a test cannot lock itself out by resetting.
+AUTH_FIELDS = ("api_tokens", "access_keys", "require_auth")
+
+FAULT_SCOPES = ("all", "create", "query")
+
+#: Fault kinds besides numeric business codes; each may also be suffixed ``_after_create``.
+FAULT_KINDS = ("drop", "malformed", "html", "gateway_error")
+
+
+@dataclass
+class EmulatorConfig:
+    """Everything a test can tune; all fields are JSON values so the config round-trips over HTTP."""
+
+    api_tokens: list[str] = field(default_factory=lambda: [DEFAULT_TOKEN])
+    access_keys: dict[str, str] = field(default_factory=dict)
+    require_auth: bool = True
+    submitted_seconds: float = 0.2
+    task_duration: float = 1.0
+    task_durations: dict[str, float] = field(default_factory=dict)
+    fail_next: dict[str, Any] | None = None
+    clock_offset: float = 0.0
+    public_base_url: str | None = None
+    media_size_bytes: int = 0
+    concurrency_limit: int | None = None
+    faults: dict[str, float] = field(default_factory=dict)
+    seed: int = 0
+    fault_scope: str = "all"
+    fail_requests: list[dict[str, Any]] = field(default_factory=list)
+    slow_seconds: float = 0.0
+    callback_interval: float = 0.1
+    callback_timeout: float = 5.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def copy(self) -> EmulatorConfig:
+        return copy.deepcopy(self)
+
+    def merged(self, updates: dict[str, Any]) -> EmulatorConfig:
+        """Return a validated copy with ``updates`` applied; raises ValueError naming the bad key."""
+        names = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(updates) - names)
+        if unknown:
+            raise ValueError(f"unknown config field(s): {', '.join(unknown)}")
+        new = dataclasses.replace(self.copy(), **copy.deepcopy(updates))
+        new.validate()
+        return new
+
+    def validate(self) -> None:
+        """Catch typos early: a silently ignored fault rate makes a test pass for the wrong reason."""
+        _number(self.submitted_seconds, "submitted_seconds", minimum=0)
+        _number(self.task_duration, "task_duration", minimum=0)
+        _number(self.clock_offset, "clock_offset")
+        _number(self.slow_seconds, "slow_seconds", minimum=0)
+        _number(self.callback_interval, "callback_interval", minimum=0.001)
+        _number(self.callback_timeout, "callback_timeout", minimum=0.001)
+        if not isinstance(self.api_tokens, list) or not all(isinstance(t, str) for t in self.api_tokens):
+            raise ValueError("api_tokens must be a list of strings")
+        if not isinstance(self.access_keys, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in self.access_keys.items()
+        ):
+            raise ValueError("access_keys must map access key strings to secret key strings")
+        if not isinstance(self.task_durations, dict):
+            raise ValueError("task_durations must be an object")
+        for name, value in self.task_durations.items():
+            _number(value, f"task_durations[{name}]", minimum=0)
+        if self.fail_next is not None and (
+            not isinstance(self.fail_next, dict) or not isinstance(self.fail_next.get("count", 1), int)
+        ):
+            raise ValueError('fail_next must be {"count": N, "message": "..."}')
+        if not isinstance(self.media_size_bytes, int) or self.media_size_bytes < 0:
+            raise ValueError("media_size_bytes must be an integer >= 0")
+        if self.concurrency_limit is not None and (
+            not isinstance(self.concurrency_limit, int) or self.concurrency_limit < 0
+        ):
+            raise ValueError("concurrency_limit must be null or an integer >= 0")
+        if not isinstance(self.seed, int):
+            raise ValueError("seed must be an integer")
+        if self.fault_scope not in FAULT_SCOPES:
+            raise ValueError(f"fault_scope must be one of {', '.join(FAULT_SCOPES)}")
+        if not isinstance(self.faults, dict):
+            raise ValueError("faults must be an object of kind -> rate")
+        for kind, rate in self.faults.items():
+            base = kind.removesuffix("_after_create")
+            if not (base.isdigit() or base in FAULT_KINDS):
+                raise ValueError(f"unknown fault kind {kind!r}")
+            _number(rate, f"faults[{kind}]", minimum=0, maximum=1)
+        if not isinstance(self.fail_requests, list):
+            raise ValueError("fail_requests must be a list of objects")
+        for entry in self.fail_requests:
+            if not isinstance(entry, dict) or not {"code", "delay", *FAULT_KINDS} & set(entry):
+                raise ValueError(f"fail_requests entry needs code, delay or one of {', '.join(FAULT_KINDS)}")
+            if "code" in entry and not str(entry["code"]).isdigit():
+                raise ValueError("fail_requests code must be an integer")
+            if entry.get("scope", "all") not in FAULT_SCOPES:
+                raise ValueError(f"fail_requests scope must be one of {', '.join(FAULT_SCOPES)}")
+
+
+def _number(value: Any, name: str, minimum: float | None = None, maximum: float | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name} must be a number")
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise ValueError(f"{name} must be between {minimum} and {maximum}")

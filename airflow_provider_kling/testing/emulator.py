@@ -1,0 +1,486 @@
+"""Kling's side of the HTTP API (kling-api.md), as an ``aiohttp.web`` application with in-memory state.
+
+Written only from the API document, never from the provider code, so tests against it check the provider
+against Kling's contract rather than against itself.
+
+Paths are served under both ``/v1/...`` and the gateway form ``/kling/v1/...``. An unknown path or method
+answers HTTP 404 code 1202; an unknown task id (or external id) answers HTTP 404 code 1203.
+
+Task status is computed from timestamps on every read (no timers per task), so 10,000+ tasks cost only
+memory. Concurrency (code 1303) uses two resource-pack pools with the same ``concurrency_limit``: a "video"
+pool (every ``videos/*`` task and ``kolors-virtual-try-on``, 1 slot each) and an "image" pool
+(``images/generations``, ``n`` slots). A task holds its slots from creation until it ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import json
+import time
+import uuid
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from airflow_provider_kling.testing.auth import check_auth
+from airflow_provider_kling.testing.callbacks import CallbackDispatcher
+from airflow_provider_kling.testing.config import AUTH_FIELDS, EmulatorConfig
+from airflow_provider_kling.testing.faults import CODE_MESSAGES, Fault, FaultInjector, status_for_code
+from airflow_provider_kling.testing.media import mp4_parts, png_parts, zero_chunks
+from airflow_provider_kling.testing.tasks import EXTEND_DURATION, TASK_TYPES, Task, pool_of, render_task
+from airflow_provider_kling.testing.validation import validate_create
+
+PREFIXES = ("/v1", "/kling/v1")
+REQUEST_LOG_SIZE = 2000
+HTML_PAGE = (
+    "<html><head><title>{status} Bad Gateway</title></head><body><center><h1>{status} Bad Gateway</h1>"
+    "</center><hr><center>nginx</center></body></html>"
+)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class _Answer:
+    """Per-request notes from the handler to the middleware (a ContextVar works on every aiohttp 3.x)."""
+
+    delay: float = 0.0
+    drop: bool = False
+    code: int | None = None
+
+
+_ANSWER: ContextVar[_Answer] = ContextVar("kling_emulator_answer")
+
+
+class Stats:
+    """Counters a test reads through ``GET /emulator/stats``.
+
+    ``requests_total``/``http_status``/``answers_by_code`` cover API paths only (not media, not controls);
+    ``creates_by_external_id`` counts create *attempts* per external id whatever the answer, ``creates``
+    only tasks really created; ``request_log`` (last 2000) holds API and media requests, ``status`` None
+    for a dropped connection.
+    """
+
+    def __init__(self) -> None:
+        self.creates = 0
+        self.create_attempts = 0
+        self.creates_by_external_id: Counter[str] = Counter()
+        self.queries_by_task: Counter[str] = Counter()
+        self.queries_by_external_id: Counter[str] = Counter()
+        self.list_requests = 0
+        self.answers_by_code: Counter[str] = Counter()
+        self.http_status: Counter[str] = Counter()
+        self.faults_injected: Counter[str] = Counter()
+        self.requests_total = 0
+        self.media_requests = 0
+        self.callbacks_sent = 0
+        self.callbacks_failed = 0
+        self.request_log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, value in vars(self).items():
+            out[name] = (
+                dict(value)
+                if isinstance(value, Counter)
+                else list(value)
+                if isinstance(value, deque)
+                else value
+            )
+        return out
+
+
+class KlingEmulator:
+    """State plus request handlers. Not thread-safe: use it from the event loop that serves the app."""
+
+    def __init__(self, config: EmulatorConfig | None = None) -> None:
+        self.config = (config or EmulatorConfig()).copy()
+        self.config.validate()
+        self._initial = self.config.copy()
+        self._faults = FaultInjector(self.config.seed)
+        self._next_id = int.from_bytes(uuid.uuid4().bytes[:8]) % (9 * 10**17 - 10**12) + 10**17
+        self._callbacks = CallbackDispatcher(lambda: self.config, self.now, self._count_callback)
+        self._clear()
+
+    def _clear(self) -> None:
+        self.stats = Stats()
+        self._tasks: dict[str, Task] = {}
+        self._by_type: dict[str, list[Task]] = {name: [] for name in TASK_TYPES}
+        self._by_external_id: dict[str, Task] = {}
+        self._videos: dict[str, Task] = {}
+        self._pool_heap: dict[str, list[tuple[float, int]]] = {"video": [], "image": []}
+        self._pool_used: dict[str, int] = {"video": 0, "image": 0}
+        self._callbacks.clear()
+
+    def _count_callback(self, delivered: bool) -> None:
+        if delivered:
+            self.stats.callbacks_sent += 1
+        else:
+            self.stats.callbacks_failed += 1
+
+    # ---- public helpers -------------------------------------------------------------------------------
+
+    def now(self) -> float:
+        return time.time() + self.config.clock_offset
+
+    def update_config(self, updates: dict[str, Any]) -> dict[str, Any]:
+        """Shallow-merge ``updates`` (raises ValueError on a bad key or value); returns the whole config."""
+        self.config = self.config.merged(updates)
+        if "seed" in updates:
+            self._faults.reseed(self.config.seed)
+        return self.config.to_dict()
+
+    def reset(self) -> None:
+        """Forget tasks, stats and queued faults; restore the start-up config except the auth fields."""
+        auth = {name: getattr(self.config, name) for name in AUTH_FIELDS}
+        self.config = self._initial.merged(auth)
+        self._faults.reseed(self.config.seed)
+        self._clear()
+
+    def stats_dict(self) -> dict[str, Any]:
+        out = self.stats.to_dict()
+        now = self.now()
+        out["tasks_by_status"] = dict(Counter(task.status(now) for task in self._tasks.values()))
+        return out
+
+    def task_snapshot(self, task_id: str, base_url: str = "") -> dict[str, Any] | None:
+        task = self._tasks.get(task_id)
+        return None if task is None else render_task(task, self.now(), base_url)
+
+    # ---- application ----------------------------------------------------------------------------------
+
+    def make_app(self) -> web.Application:
+        app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024 * 1024)
+        app.cleanup_ctx.append(self._callbacks.context)
+        for prefix in PREFIXES:
+            app.router.add_post(prefix + "/{action}/{action2}", self._create_handler)
+            app.router.add_get(prefix + "/{action}/{action2}", self._list_handler)
+            app.router.add_get(prefix + "/{action}/{action2}/{task_id}", self._query_handler)
+        app.router.add_get("/media/{task_id}/{name}", self._media_handler)
+        app.router.add_post("/emulator/config", self._config_handler)
+        app.router.add_get("/emulator/config", self._config_handler)
+        app.router.add_post("/emulator/reset", self._reset_handler)
+        app.router.add_get("/emulator/stats", self._stats_handler)
+        app.router.add_get("/emulator/tasks/{task_id}", self._task_handler)
+        app.router.add_route("*", "/{tail:.*}", self._unknown_handler)
+        return app
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Counting, the request log and slowness; controls bypass all of it."""
+        if request.path.startswith("/emulator/"):
+            return await handler(request)
+        is_media = request.path.startswith("/media/")
+        if is_media and self.config.slow_seconds:
+            await asyncio.sleep(self.config.slow_seconds)
+        if not is_media:
+            self.stats.requests_total += 1
+        answer = _Answer()
+        token = _ANSWER.set(answer)
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            self._record(request, exc.status, None, is_media)
+            raise
+        finally:
+            _ANSWER.reset(token)
+        delay = 0.0 if is_media else self.config.slow_seconds + answer.delay
+        if delay > 0:  # after handling: a slow create has still created its task
+            await asyncio.sleep(delay)
+        if answer.drop:
+            if request.transport is not None:
+                request.transport.close()
+            self._record(request, None, None, is_media)
+        else:
+            self._record(request, response.status, answer.code, is_media)
+        return response
+
+    def _record(self, request: web.Request, status: int | None, code: int | None, is_media: bool) -> None:
+        if not is_media and status is not None:
+            self.stats.http_status[str(status)] += 1
+        if code is not None and not is_media:
+            self.stats.answers_by_code[str(code)] += 1
+        self.stats.request_log.append(
+            {"t": time.time(), "method": request.method, "path": request.path, "status": status, "code": code}
+        )
+
+    # ---- answers --------------------------------------------------------------------------------------
+
+    def _base_url(self, request: web.Request) -> str:
+        return (self.config.public_base_url or str(request.url.origin())).rstrip("/")
+
+    @staticmethod
+    def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> web.Response:
+        return web.Response(
+            status=status, text=json.dumps(payload), content_type="application/json", headers=headers
+        )
+
+    def _ok(self, request: web.Request, data: Any) -> web.Response:
+        _ANSWER.get().code = 0
+        return self._json(
+            200, {"code": 0, "message": "SUCCEED", "request_id": str(uuid.uuid4()), "data": data}
+        )
+
+    def _error(
+        self,
+        request: web.Request,
+        code: int,
+        message: str,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> web.Response:
+        _ANSWER.get().code = code
+        payload = {"code": code, "message": message, "request_id": str(uuid.uuid4())}
+        return self._json(status or status_for_code(code), payload, headers)
+
+    def _fault_response(self, request: web.Request, fault: Fault) -> web.Response:
+        kind = fault.kind or ""
+        self.stats.faults_injected[kind] += 1
+        if fault.after_create:
+            self.stats.faults_injected["after_create"] += 1
+        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
+        if kind == "drop":
+            _ANSWER.get().drop = True
+            return web.Response(status=500)
+        if kind == "malformed":
+            text = (
+                '{"code": 0, "message": "SUCCEED", "request_id": "' + str(uuid.uuid4()) + '", "data": {"task_'
+            )
+            return web.Response(status=fault.status or 200, text=text, content_type="application/json")
+        if kind == "html":
+            status = fault.status or 502
+            return web.Response(
+                status=status, text=HTML_PAGE.format(status=status), content_type="text/html", headers=headers
+            )
+        if kind == "gateway_error":
+            error = {
+                "message": fault.message or "upstream error",
+                "type": fault.error_type or "upstream_error",
+            }
+            return self._json(fault.status or 502, {"error": error}, headers)
+        code = int(kind)
+        message = fault.message or CODE_MESSAGES.get(code, "injected error")
+        return self._error(request, code, message, fault.status, headers)
+
+    # ---- API handlers ---------------------------------------------------------------------------------
+
+    def _task_type(self, request: web.Request) -> str | None:
+        action, action2 = request.match_info["action"], request.match_info["action2"]
+        return action2 if TASK_TYPES.get(action2) == action else None
+
+    def _pre(self, request: web.Request, op: str) -> tuple[web.Response | None, Fault | None]:
+        """Faults, then auth. Returns an answer that pre-empts the handler, and an after-create fault."""
+        fault = self._faults.before(op, self.config)
+        if fault is not None:
+            _ANSWER.get().delay += fault.delay
+            if fault.answers and not (fault.after_create and op == "create"):
+                return self._fault_response(request, fault), None
+            if not fault.answers:
+                fault = None
+        if self.config.require_auth:
+            error = check_auth(request.headers.get("Authorization"), self.config, self.now())
+            if error is not None:
+                return self._error(request, error[0], error[1]), None
+        return None, fault
+
+    async def _create_handler(self, request: web.Request) -> web.StreamResponse:
+        task_type = self._task_type(request)
+        if task_type is None:
+            return await self._unknown_handler(request)
+        self.stats.create_attempts += 1
+        raw = await request.read()
+        try:
+            body: Any = json.loads(raw)
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and isinstance(body.get("external_task_id"), str):
+            self.stats.creates_by_external_id[body["external_task_id"]] += 1
+        answer, fault = self._pre(request, "create")
+        if answer is not None:
+            return answer
+        if body is None:
+            return self._error(request, 1201, "invalid parameter: request body must be valid JSON")
+        message = validate_create(task_type, body, self._video_ready)
+        if message is not None:
+            return self._error(request, 1201, message)
+        external_id = body.get("external_task_id")
+        if external_id is not None and external_id in self._by_external_id:
+            return self._error(request, 1201, "external_task_id already exists")
+        pool = pool_of(task_type)
+        slots = (body.get("n") or 1) if task_type == "generations" else 1
+        limit = self.config.concurrency_limit
+        now = self.now()
+        if limit is not None and self._slots_in_use(pool, now) + slots > limit:
+            return self._error(request, 1303, CODE_MESSAGES[1303])
+        task = self._add_task(task_type, body, now, self._base_url(request), slots)
+        if fault is not None and fault.entry is not None:
+            with contextlib.suppress(ValueError):
+                self.config.fail_requests.remove(fault.entry)
+        if fault is not None:
+            return self._fault_response(request, fault)
+        return self._ok(request, render_task(task, now, self._base_url(request)))
+
+    async def _query_handler(self, request: web.Request) -> web.StreamResponse:
+        task_type = self._task_type(request)
+        if task_type is None:
+            return await self._unknown_handler(request)
+        answer, _ = self._pre(request, "query")
+        if answer is not None:
+            return answer
+        ident = request.match_info["task_id"]
+        task = self._tasks.get(ident)
+        if task is None or task.task_type != task_type:
+            task = self._by_external_id.get(ident)
+            if task is None or task.task_type != task_type:
+                return self._error(request, 1203, "task not found")
+            self.stats.queries_by_external_id[ident] += 1
+        self.stats.queries_by_task[task.task_id] += 1
+        return self._ok(request, render_task(task, self.now(), self._base_url(request)))
+
+    async def _list_handler(self, request: web.Request) -> web.StreamResponse:
+        task_type = self._task_type(request)
+        if task_type is None:
+            return await self._unknown_handler(request)
+        self.stats.list_requests += 1
+        answer, _ = self._pre(request, "query")
+        if answer is not None:
+            return answer
+        page: dict[str, int] = {}
+        for name, default, maximum in (("pageNum", 1, 1000), ("pageSize", 30, 500)):
+            value = request.query.get(name)
+            number = int(value) if value is not None and value.strip().isdigit() else None
+            if value is None:
+                number = default
+            if number is None or not 1 <= number <= maximum:
+                return self._error(request, 1201, f"invalid parameter: {name} must be an integer 1-{maximum}")
+            page[name] = number
+        tasks = self._by_type[task_type]
+        end = len(tasks) - (page["pageNum"] - 1) * page["pageSize"]
+        start = max(0, end - page["pageSize"])
+        now, base = self.now(), self._base_url(request)
+        return self._ok(request, [render_task(t, now, base) for t in reversed(tasks[start : max(end, 0)])])
+
+    async def _unknown_handler(self, request: web.Request) -> web.StreamResponse:
+        message = f"invalid request: no such method or path {request.method} {request.path}"
+        return self._error(request, 1202, message)
+
+    # ---- tasks ----------------------------------------------------------------------------------------
+
+    def _video_ready(self, video_id: str) -> bool:
+        task = self._videos.get(video_id)
+        return task is not None and task.status(self.now()) == "succeed"
+
+    def _slots_in_use(self, pool: str, now: float) -> int:
+        heap = self._pool_heap[pool]
+        while heap and heap[0][0] <= now:
+            self._pool_used[pool] -= heapq.heappop(heap)[1]
+        return self._pool_used[pool]
+
+    def _add_task(self, task_type: str, body: dict[str, Any], now: float, base_url: str, slots: int) -> Task:
+        cfg = self.config
+        durations = cfg.task_durations
+        default = durations.get(f"{TASK_TYPES[task_type]}/{task_type}", cfg.task_duration)
+        duration = float(durations.get(task_type, default))
+        fail_message: str | None = None
+        if cfg.fail_next and int(cfg.fail_next.get("count", 1)) > 0:
+            fail_message = str(cfg.fail_next.get("message", "task failed"))
+            remaining = int(cfg.fail_next.get("count", 1)) - 1
+            cfg.fail_next = {**cfg.fail_next, "count": remaining} if remaining > 0 else None
+        self._next_id += 1
+        task_id = str(self._next_id)
+        is_video = TASK_TYPES[task_type] == "videos"
+        video_ids = [str(uuid.uuid5(uuid.NAMESPACE_URL, f"kling-emulator/{task_id}/0"))] if is_video else []
+        video_duration = str(body.get("duration") or "5") if is_video else None
+        if task_type == "video-extend":
+            video_duration = EXTEND_DURATION
+        task = Task(
+            task_id=task_id,
+            task_type=task_type,
+            created=now,
+            processing_at=now + min(cfg.submitted_seconds, duration),
+            done_at=now + duration,
+            fail_message=fail_message,
+            external_task_id=body.get("external_task_id"),
+            callback_url=body.get("callback_url"),
+            base_url=base_url,
+            outputs=slots if task_type == "generations" else 1,
+            duration=video_duration,
+            video_ids=video_ids,
+            parent=self._videos.get(body["video_id"]) if task_type == "video-extend" else None,
+        )
+        self._tasks[task_id] = task
+        self._by_type[task_type].append(task)
+        if task.external_task_id is not None:
+            self._by_external_id[task.external_task_id] = task
+        if fail_message is None:
+            self._videos.update(dict.fromkeys(video_ids, task))
+        heapq.heappush(self._pool_heap[task.pool], (task.done_at, slots))
+        self._pool_used[task.pool] += slots
+        self.stats.creates += 1
+        if task.callback_url:
+            self._callbacks.add(task)
+        return task
+
+    # ---- media ----------------------------------------------------------------------------------------
+
+    async def _media_handler(self, request: web.Request) -> web.StreamResponse:
+        """Serve a result file; no auth, like a CDN URL. Large sizes are streamed as header + zeros."""
+        self.stats.media_requests += 1
+        task = self._tasks.get(request.match_info["task_id"])
+        index, _, ext = request.match_info["name"].partition(".")
+        if (
+            task is None
+            or not index.isdigit()
+            or int(index) >= task.outputs
+            or ext != ("mp4" if task.is_video else "png")
+            or task.status(self.now()) != "succeed"
+        ):
+            return self._error(request, 1203, "media not found")
+        is_video = task.is_video
+        if is_video:
+            head, padding = mp4_parts(float(task.duration or 5), self.config.media_size_bytes)
+        else:
+            head, padding = png_parts(self.config.media_size_bytes)
+        response = web.StreamResponse(headers={"Content-Type": "video/mp4" if is_video else "image/png"})
+        response.content_length = len(head) + padding
+        await response.prepare(request)
+        if request.method != "HEAD":
+            await response.write(head)
+            for chunk in zero_chunks(padding):
+                await response.write(chunk)
+        await response.write_eof()
+        return response
+
+    # ---- controls -------------------------------------------------------------------------------------
+
+    async def _config_handler(self, request: web.Request) -> web.Response:
+        if request.method == "POST" and await request.read():
+            try:
+                updates = await request.json()
+                if not isinstance(updates, dict):
+                    raise ValueError("config body must be a JSON object")
+                return self._json(200, self.update_config(updates))
+            except (ValueError, TypeError) as exc:
+                return self._json(400, {"error": str(exc)})
+        return self._json(200, self.config.to_dict())
+
+    async def _reset_handler(self, request: web.Request) -> web.Response:
+        self.reset()
+        return self._json(200, self.config.to_dict())
+
+    async def _stats_handler(self, request: web.Request) -> web.Response:
+        return self._json(200, self.stats_dict())
+
+    async def _task_handler(self, request: web.Request) -> web.Response:
+        snapshot = self.task_snapshot(request.match_info["task_id"], self._base_url(request))
+        if snapshot is None:
+            return self._json(
+                404, {"code": 1203, "message": "task not found", "request_id": str(uuid.uuid4())}
+            )
+        return self._json(200, snapshot)

@@ -24,7 +24,13 @@ def get_provider_info() -> dict[str, Any]:
             {"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_kling.triggers.kling"]}
         ],
         "operators": [
-            {"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_kling.operators.kling"]}
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": [
+                    "airflow_provider_kling.operators.kling",
+                    "airflow_provider_kling.operators.download",
+                ],
+            }
         ],
         "extra-links": ["airflow_provider_kling.links.KlingResultLink"],
         "sensors": [

@@ -33,6 +33,7 @@ from airflow_provider_kling.hooks.connection import (
     KlingCredentials,
     build_settings,
 )
+from airflow_provider_kling.hooks.sessions import acquire_session, release_session
 from airflow_provider_kling.responses import parse_response
 from airflow_provider_kling.retry import DEFAULT_MAX_RETRIES, RetryPolicy
 from airflow_provider_kling.task_types import KlingTaskType, get_task_type, validate_task_id
@@ -169,14 +170,9 @@ class KlingHook(HttpHook):
 
     def _aget_session(self, settings: KlingConnectionSettings) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
-        session = self._async_session
-        if session is None or session.closed or self._async_loop is not loop:
-            session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=settings.timeout),
-                headers={"Content-Type": "application/json", "Accept": "application/json"},
-            )
-            self._async_session, self._async_loop = session, loop
-        return session
+        if self._async_session is None or self._async_session.closed or self._async_loop is not loop:
+            self._async_session, self._async_loop = acquire_session(settings.timeout), loop
+        return self._async_session
 
     def close(self) -> None:
         """Close the sync session."""
@@ -185,10 +181,10 @@ class KlingHook(HttpHook):
             self._session = None
 
     async def aclose(self) -> None:
-        """Close the async session (a trigger calls this when it finishes)."""
-        if self._async_session is not None:
-            await self._async_session.close()
-            self._async_session = None
+        """Let go of the shared async session (a trigger calls this when it finishes)."""
+        if self._async_session is not None and self._async_loop is asyncio.get_running_loop():
+            await release_session(self._async_session)
+        self._async_session = self._async_loop = None
 
     # -- drivers ------------------------------------------------------------------------------------------
 

@@ -21,7 +21,13 @@ def get_provider_info() -> dict[str, Any]:
             {"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_kling.hooks.kling"]}
         ],
         "triggers": [
-            {"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_kling.triggers.kling"]}
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": [
+                    "airflow_provider_kling.triggers.kling",
+                    "airflow_provider_kling.triggers.resubmit",
+                ],
+            }
         ],
         "operators": [
             {

@@ -72,10 +72,18 @@ def check_image_bytes(field: str, data: bytes) -> None:
         )
 
 
+def _is_base64_image(value: str) -> bool:
+    """Whether a value is raw Base64 of a JPEG or PNG (a JPEG's always starts ``/9j/``, like a path)."""
+    head = "".join(value[:64].split())[:12]
+    if len(head) < 12 or not _BASE64.match(value):
+        return False
+    return base64.b64decode(head).startswith((b"\xff\xd8", b"\x89PNG"))
+
+
 def _is_path(value: str) -> bool:
     return (
         bool(_STORAGE_SCHEME.match(value))
-        or value.startswith(("/", "./", "../", "~"))
+        or (value.startswith(("/", "./", "../", "~")) and not _is_base64_image(value))
         or os.path.isfile(value)
     )
 

@@ -60,6 +60,11 @@ def one_of(*allowed: str) -> Rule:
 def number(low: float, high: float, *, integer: bool = False) -> Rule:
     def check(field: str, value: Any) -> float | int:
         kind = "an integer" if integer else "a number"
+        if isinstance(value, str):  # a rendered template ("{{ params.n }}" gives "3"): send the number
+            try:
+                value = int(value) if integer else float(value)
+            except ValueError:
+                raise _fail(field, value, f"{kind} from {low:g} to {high:g}") from None
         ok_type = isinstance(value, int) if integer else isinstance(value, int | float)
         if isinstance(value, bool) or not ok_type or not math.isfinite(value) or not low <= value <= high:
             raise _fail(field, value, f"{kind} from {low:g} to {high:g}")

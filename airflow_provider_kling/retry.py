@@ -32,15 +32,19 @@ class RetryPolicy:
     min_delay: float = 0.1
     concurrency_min_delay: float = 1.0
     max_retry_after: float = 300.0
+    # False leaves 1302/1303 to the caller: the operator queues a create on the account's limit itself
+    # (deferred, within ``submit_timeout``) instead of sleeping through the hook's retries on a worker.
+    retry_rate_limits: bool = True
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
             raise ValueError(f"max_retries must be >= 0; got {self.max_retries}")
 
-    @staticmethod
-    def is_retryable(error: BaseException) -> bool:
+    def is_retryable(self, error: BaseException) -> bool:
         """1302, 1303, 5000-5002, HTTP 5xx/429 without a code, undecodable bodies, transport failures."""
-        if isinstance(error, KlingTransportError | KlingRateLimitError | KlingServerError):
+        if isinstance(error, KlingRateLimitError):
+            return self.retry_rate_limits
+        if isinstance(error, KlingTransportError | KlingServerError):
             return True
         if isinstance(error, KlingMalformedResponseError):
             status = error.http_status or 0

@@ -91,7 +91,11 @@ class KlingWaitMixin:
     soft_fail: bool = False
 
     def wait_trigger(self, kling_task_id: str, *, poll_interval: float, timeout: float) -> KlingTaskTrigger:
-        """A trigger for this task whose absolute deadline is ``timeout`` seconds from now."""
+        """A trigger for this task whose absolute deadline is ``timeout`` seconds from now.
+
+        The worker has just created or checked the task, so the trigger's first poll waits at least one
+        ``poll_interval`` (longer when ``initial_delay`` says so) instead of asking again at once.
+        """
         from airflow_provider_kling.triggers.kling import KlingTaskTrigger
 
         return KlingTaskTrigger(
@@ -100,7 +104,7 @@ class KlingWaitMixin:
             kling_conn_id=self.kling_conn_id,
             poll_interval=float(poll_interval),
             deadline=time.time() + float(timeout),
-            initial_delay=float(self.initial_delay),
+            initial_delay=max(float(self.initial_delay), float(poll_interval)),
             max_consecutive_failures=int(self.max_consecutive_failures),
         )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Generator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import aiohttp
@@ -256,9 +256,9 @@ class KlingHook(HttpHook):
 
     # -- plans --------------------------------------------------------------------------------------------
 
-    def _call(self, step: _Send) -> Plan[Any]:
+    def _call(self, step: _Send, policy: RetryPolicy | None = None) -> Plan[Any]:
         """One request under the retry policy; a POST with an unknown outcome is left to ``_create``."""
-        policy = self.retry_policy
+        policy = policy or self.retry_policy
         credentials = self._settings.credentials if self._settings else None
         attempt = 0
         resigned = False
@@ -288,18 +288,20 @@ class KlingHook(HttpHook):
                 )
                 yield _Sleep(wait)
 
-    def _create(self, task_type: KlingTaskType, payload: Mapping[str, Any]) -> Plan[dict[str, Any]]:
+    def _create(
+        self, task_type: KlingTaskType, payload: Mapping[str, Any], retry_rate_limits: bool
+    ) -> Plan[dict[str, Any]]:
         """POST a task; with an ``external_task_id`` this is idempotent: an existing task with it is returned.
 
         An unknown outcome (timeout, 5xx, dropped connection) is resolved by looking the id up before any
         second POST; a refusal such as "external_task_id already exists" is resolved the same way.
         """
-        policy = self.retry_policy
+        policy = replace(self.retry_policy, retry_rate_limits=retry_rate_limits)
         external_id = payload.get("external_task_id")
         attempt = 0
         while True:
             try:
-                task = _as_task((yield from self._call(_Send("POST", task_type.path, body=payload))))
+                task = _as_task((yield from self._call(_Send("POST", task_type.path, body=payload), policy)))
                 self.log.info(
                     "Created Kling %s task: task_id=%s external_task_id=%s",
                     task_type.name,
@@ -372,11 +374,16 @@ class KlingHook(HttpHook):
 
     # -- public API ---------------------------------------------------------------------------------------
 
-    def create_task(self, task_type: str, payload: Mapping[str, Any]) -> dict[str, Any]:
-        """Create a task and return Kling's task object; safe to retry when ``external_task_id`` is set."""
+    def create_task(
+        self, task_type: str, payload: Mapping[str, Any], *, retry_rate_limits: bool = True
+    ) -> dict[str, Any]:
+        """Create a task and return Kling's task object; safe to retry when ``external_task_id`` is set.
+
+        ``retry_rate_limits=False`` raises 1302/1303 at once, for callers that queue on them themselves.
+        """
         if payload.get("external_task_id") is not None:
             validate_task_id(payload["external_task_id"], "external_task_id")
-        return self._run(self._create(get_task_type(task_type), payload))
+        return self._run(self._create(get_task_type(task_type), payload, retry_rate_limits))
 
     def get_task(self, task_type: str, task_id: str) -> dict[str, Any]:
         """Query one task by its Kling task id."""

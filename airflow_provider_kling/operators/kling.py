@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -100,6 +99,10 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
         super().__init__(**kwargs)
         self.kling_task_type = task_type
         self.payload = dict(payload or {})
+        # An external_task_id inside the payload is the user's own idempotency key: never replace it.
+        payload_external_id = self.payload.pop("external_task_id", None)
+        if external_task_id is None:
+            external_task_id = payload_external_id
         self.kling_conn_id = kling_conn_id
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
@@ -115,8 +118,9 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
                 raise ValueError(f"{name} must be > 0; got {value!r}")
         if not _is_templated(task_type):
             get_task_type(task_type)
-            templated = {field for field, value in self.payload.items() if _is_templated(value)}
-            validate_payload(task_type, self._request_fields(), templated=templated)
+            fields = self._request_fields()  # external_task_id is a template field too
+            templated = {field for field, value in fields.items() if _is_templated(value)}
+            validate_payload(task_type, fields, templated=templated)
 
     def _request_fields(self) -> dict[str, Any]:
         fields = dict(self.payload)
@@ -168,7 +172,6 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
         return None
 
     def execute(self, context: Any) -> Any:
-        get_task_type(self.kling_task_type)
         external_ids = self._external_ids(context)
         body = self._request_body(external_ids[0])
         earlier = external_ids if self.external_task_id else external_ids[1:]
@@ -177,16 +180,19 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
             return self._submit(context, body, time.time() + self.submit_timeout, attempt=0)
         return self._submitted(context, task)
 
-    def resume_submit(self, context: Any, event: Any = None, *, submit_deadline: float, attempt: int) -> Any:
-        """Resubmit after a deferred wait for free concurrency."""
+    def resume_submit(self, context: Any, event: Any = None) -> Any:
+        """Resubmit after a deferred wait for free concurrency; the state comes back in the event."""
+        if not isinstance(event, dict) or event.get("status") != "resubmit":
+            raise KlingError(f"Unexpected event while waiting to resubmit to Kling: {event!r}")
         body = self._request_body(self._external_ids(context)[0])
-        return self._submit(context, body, submit_deadline, attempt)
+        return self._submit(context, body, float(event["submit_deadline"]), int(event["attempt"]))
 
     def _submit(self, context: Any, body: dict[str, Any], submit_deadline: float, attempt: int) -> Any:
         backoff = RetryPolicy(base_delay=self.submit_retry_delay, max_delay=120.0)
         while True:
             try:
-                task = self.hook.create_task(self.kling_task_type, body)
+                # 1302/1303 come straight back here, to be waited out deferred rather than on this worker.
+                task = self.hook.create_task(self.kling_task_type, body, retry_rate_limits=False)
             except KlingRateLimitError as err:
                 wait = max(self.submit_retry_delay, backoff.delay(attempt, err))
                 attempt += 1
@@ -199,12 +205,11 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
                     "Kling is at its limit (%s); resubmitting in %.1fs (attempt %d)", err, wait, attempt
                 )
                 if self.deferrable:
-                    from airflow.providers.common.compat.standard.triggers import TimeDeltaTrigger
+                    from airflow_provider_kling.triggers.resubmit import KlingResubmitTrigger
 
+                    state = {"submit_deadline": submit_deadline, "attempt": attempt}
                     self.defer(
-                        trigger=TimeDeltaTrigger(timedelta(seconds=wait)),
-                        method_name="resume_submit",
-                        kwargs={"submit_deadline": submit_deadline, "attempt": attempt},
+                        trigger=KlingResubmitTrigger(time.time() + wait, state), method_name="resume_submit"
                     )
                 time.sleep(wait)
             else:

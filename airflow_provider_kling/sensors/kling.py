@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue
+from airflow.providers.common.compat.sdk import AirflowSkipException, BaseSensorOperator, PokeReturnValue
 
+from airflow_provider_kling.exceptions import KlingError
 from airflow_provider_kling.task_types import get_task_type, validate_task_id
 from airflow_provider_kling.waiting import (
     DEFAULT_MAX_CONSECUTIVE_FAILURES,
@@ -87,6 +88,21 @@ class KlingTaskSensor(KlingWaitMixin, BaseSensorOperator):
             str(self.kling_task_id), poll_interval=self.poke_interval, timeout=self.timeout
         )
         self.defer(trigger=trigger, method_name="execute_complete")
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Any) -> Any:
+        """As the base sensor's, except that ``soft_fail`` does not turn an ``error`` event into a skip.
+
+        On resume the base class skips on *any* exception under ``soft_fail``, so a refused request (wrong
+        token, no access, unknown task) would be skipped in deferrable mode only, while poke and reschedule
+        modes (and ``complete_wait``) skip just a failed generation or the deadline.
+        """
+        try:
+            return super().resume_execution(next_method, next_kwargs, context)
+        except AirflowSkipException as skip:
+            cause = skip.__cause__
+            if isinstance(cause, KlingError) and not getattr(self, "never_fail", False):
+                raise cause from None
+            raise
 
     def poke(self, context: Any) -> bool | PokeReturnValue:
         event = self._check()

@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from airflow.providers.common.compat.sdk import AirflowNotFoundException
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_kling.exceptions import KlingError
@@ -108,7 +109,7 @@ class KlingTaskTrigger(BaseTrigger):
                     )
                 try:
                     task = await hook.aget_task(self.task_type, self.kling_task_id)
-                except (KlingError, ValueError) as err:
+                except (KlingError, ValueError, AirflowNotFoundException) as err:
                     if not backoff.is_retryable(err):
                         return make_event("error", self.task_type, self.kling_task_id, f"{err}")
                     failures += 1

@@ -56,26 +56,26 @@ def test_business_code_decides_class_and_retry(http, code, cls, retryable):
     assert type(err) is cls
     assert (err.code, err.http_status, err.request_id) == (code, http, "req-1")
     assert f"Kling API error {code} (HTTP {http}): kling says no [request_id=req-1]" == str(err)
-    assert RetryPolicy.is_retryable(err) is retryable
+    assert RetryPolicy().is_retryable(err) is retryable
 
 
 def test_http_5xx_html_page_is_retryable_with_excerpt():
     with pytest.raises(KlingMalformedResponseError) as info:
         parse_response(502, b"<html><body><h1>502 Bad Gateway</h1></body></html>")
     assert "502 Bad Gateway" in str(info.value) and info.value.http_status == 502
-    assert RetryPolicy.is_retryable(info.value)
+    assert RetryPolicy().is_retryable(info.value)
 
 
 def test_html_404_is_not_retryable():
     with pytest.raises(KlingMalformedResponseError) as info:
         parse_response(404, b"<html>Not Found</html>")
-    assert not RetryPolicy.is_retryable(info.value)
+    assert not RetryPolicy().is_retryable(info.value)
 
 
 def test_truncated_json_on_200_is_retryable():
     with pytest.raises(KlingMalformedResponseError) as info:
         parse_response(200, b'{"code": 0, "data": {"task_id": "12')
-    assert RetryPolicy.is_retryable(info.value)
+    assert RetryPolicy().is_retryable(info.value)
 
 
 @pytest.mark.parametrize(
@@ -90,7 +90,7 @@ def test_gateway_error_body_is_reported_clearly(http, cls, retryable):
     raw = body(error={"message": "invalid token sk-****", "type": "new_api_error"})
     with pytest.raises(cls, match="gateway new_api_error: invalid token") as info:
         parse_response(http, raw)
-    assert RetryPolicy.is_retryable(info.value) is retryable
+    assert RetryPolicy().is_retryable(info.value) is retryable
 
 
 def test_gateway_error_on_400_is_a_response_error():

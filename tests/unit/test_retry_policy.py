@@ -32,7 +32,7 @@ def api(cls, code=None, status=None, retry_after=None):
     ],
 )
 def test_classification(error, retry, unknown):
-    assert RetryPolicy.is_retryable(error) is retry
+    assert RetryPolicy().is_retryable(error) is retry
     assert RetryPolicy.outcome_unknown(error) is unknown
 
 

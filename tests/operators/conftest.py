@@ -1,0 +1,25 @@
+"""Fixtures of the operator tests: a recording proxy in front of the emulator and a callback receiver."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from airflow_provider_kling.testing import EmulatorServer
+from tests.operators.helpers import LoopbackServer
+
+
+@pytest.fixture
+def recorder(emulator: EmulatorServer, kling_conn: Callable[..., str]) -> Iterator[LoopbackServer]:
+    """``kling_default`` points at a loopback proxy that records each request and forwards it to Kling."""
+    with LoopbackServer(upstream=emulator.url) as proxy:
+        kling_conn(host=proxy.url)
+        yield proxy
+
+
+@pytest.fixture
+def callback_server() -> Iterator[LoopbackServer]:
+    """A loopback server that records the callbacks Kling POSTs to it."""
+    with LoopbackServer() as server:
+        yield server

@@ -17,7 +17,7 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_kling.exceptions import KlingError
-from airflow_provider_kling.task_types import result_urls
+from airflow_provider_kling.task_types import get_task_type, result_urls
 
 if TYPE_CHECKING:
     from airflow_provider_kling.triggers.kling import KlingTaskTrigger
@@ -82,29 +82,43 @@ def complete_wait(context: Any, event: Any, *, soft_fail: bool = False) -> list[
 
 
 class KlingWaitMixin:
-    """What the sensor and the operators share about waiting: the trigger they defer to and the resume."""
+    """What the sensor and the operators share about waiting: timing, the trigger they defer to, the resume.
+
+    ``poll_interval``/``initial_delay`` of ``None`` mean the task type's defaults (see ``KlingTaskType``).
+    """
 
     kling_task_type: str
     kling_conn_id: str
-    initial_delay: float
+    poll_interval: float | None
+    initial_delay: float | None
     max_consecutive_failures: int
     soft_fail: bool = False
 
-    def wait_trigger(self, kling_task_id: str, *, poll_interval: float, timeout: float) -> KlingTaskTrigger:
-        """A trigger for this task whose absolute deadline is ``timeout`` seconds from now.
+    def wait_timing(self, task: dict[str, Any]) -> tuple[float, float]:
+        """``(poll_interval, first_wait)`` for a task the worker has just created or checked.
 
-        The worker has just created or checked the task, so the trigger's first poll waits at least one
-        ``poll_interval`` (longer when ``initial_delay`` says so) instead of asking again at once.
+        ``initial_delay`` counts from the task's ``created_at``, so a sensor attached to an older task does
+        not wait it out again; and the first poll waits at least one interval, since the worker just asked.
         """
+        defaults = get_task_type(self.kling_task_type)
+        poll = float(defaults.poll_interval if self.poll_interval is None else self.poll_interval)
+        initial = float(defaults.initial_delay if self.initial_delay is None else self.initial_delay)
+        created_ms = task.get("created_at")
+        age = time.time() - created_ms / 1000 if isinstance(created_ms, int | float) else 0.0
+        return poll, max(poll, initial - max(0.0, age))
+
+    def wait_trigger(self, task: dict[str, Any], *, timeout: float) -> KlingTaskTrigger:
+        """A trigger for this task whose absolute deadline is ``timeout`` seconds from now."""
         from airflow_provider_kling.triggers.kling import KlingTaskTrigger
 
+        poll, first_wait = self.wait_timing(task)
         return KlingTaskTrigger(
             task_type=self.kling_task_type,
-            task_id=kling_task_id,
+            task_id=str(task["task_id"]),
             kling_conn_id=self.kling_conn_id,
-            poll_interval=float(poll_interval),
+            poll_interval=poll,
             deadline=time.time() + float(timeout),
-            initial_delay=max(float(self.initial_delay), float(poll_interval)),
+            initial_delay=first_wait,
             max_consecutive_failures=int(self.max_consecutive_failures),
         )
 

@@ -32,6 +32,5 @@ with DAG(
         task_id="wait",
         kling_task_id=submit.output,
         task_type="image2video",
-        poke_interval=10,
         timeout=60 * 60,
     )

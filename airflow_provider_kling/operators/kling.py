@@ -22,7 +22,6 @@ from airflow_provider_kling.retry import RetryPolicy
 from airflow_provider_kling.task_types import get_task_type
 from airflow_provider_kling.waiting import (
     DEFAULT_MAX_CONSECUTIVE_FAILURES,
-    DEFAULT_POLL_INTERVAL,
     DEFAULT_WAIT_TIMEOUT,
     KlingWaitMixin,
     complete_wait,
@@ -65,9 +64,9 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
     :param kling_conn_id: the ``kling`` connection.
     :param wait_for_completion: wait for the generation and push its URLs (default), or return the task id.
     :param deferrable: wait and queue in the triggerer (default) instead of on a worker.
-    :param poll_interval: seconds between status polls.
+    :param poll_interval: seconds between status polls (default: the task type's, e.g. 14 s for videos).
     :param timeout: seconds to wait for the generation before failing with a timeout.
-    :param initial_delay: seconds before the first poll.
+    :param initial_delay: seconds before the first poll (default: the task type's, e.g. 30 s for videos).
     :param external_task_id: a fixed external id of your own; a task with this id is re-attached if it exists.
     :param submit_timeout: how long to keep resubmitting while the account's concurrency is full.
     :param submit_retry_delay: first wait before resubmitting after 1302/1303 (doubles, jittered, ≤ 2 min).
@@ -87,9 +86,9 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
         kling_conn_id: str = "kling_default",
         wait_for_completion: bool = True,
         deferrable: bool = True,
-        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        poll_interval: float | None = None,
         timeout: float = DEFAULT_WAIT_TIMEOUT,
-        initial_delay: float = 0.0,
+        initial_delay: float | None = None,
         external_task_id: str | None = None,
         submit_timeout: float = DEFAULT_SUBMIT_TIMEOUT,
         submit_retry_delay: float = 5.0,
@@ -114,7 +113,7 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
         self.submit_retry_delay = submit_retry_delay
         self.max_consecutive_failures = max_consecutive_failures
         for name, value in (("poll_interval", poll_interval), ("timeout", timeout)):
-            if value <= 0:
+            if value is not None and value <= 0:
                 raise ValueError(f"{name} must be > 0; got {value!r}")
         if not _is_templated(task_type):
             get_task_type(task_type)
@@ -224,16 +223,18 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
             return kling_task_id
         event = event_for_task(self.kling_task_type, task)
         if event is None and self.deferrable:
-            trigger = self.wait_trigger(kling_task_id, poll_interval=self.poll_interval, timeout=self.timeout)
+            trigger = self.wait_trigger(task, timeout=self.timeout)
             self.defer(trigger=trigger, method_name="execute_complete")
         if event is None:
-            event = self._poll(kling_task_id)
+            event = self._poll(task)
         return complete_wait(context, event)
 
-    def _poll(self, kling_task_id: str) -> dict[str, Any]:
+    def _poll(self, task: dict[str, Any]) -> dict[str, Any]:
         """Wait on the worker (``deferrable=False``) until the task ends or the timeout passes."""
+        kling_task_id = str(task["task_id"])
         deadline = time.time() + self.timeout
-        time.sleep(min(self.initial_delay, self.timeout))
+        poll, first_wait = self.wait_timing(task)
+        time.sleep(min(first_wait, self.timeout))
         while True:
             event = event_for_task(
                 self.kling_task_type, self.hook.get_task(self.kling_task_type, kling_task_id)
@@ -248,7 +249,7 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
                     kling_task_id,
                     f"Kling task {kling_task_id} did not finish within {self.timeout:g}s",
                 )
-            time.sleep(min(self.poll_interval, left))
+            time.sleep(min(poll, left))
 
 
 def _fields(**fields: Any) -> dict[str, Any]:

@@ -34,7 +34,9 @@ class KlingTaskSensor(KlingWaitMixin, BaseSensorOperator):
     :param task_type: the Kling task type (templated; stored as ``kling_task_type``).
     :param kling_conn_id: the ``kling`` connection.
     :param deferrable: wait in the triggerer instead of holding a worker slot (default ``True``).
-    :param initial_delay: seconds before the trigger's first poll.
+    :param poke_interval: seconds between polls (default: the task type's, e.g. 14 s for videos).
+    :param initial_delay: seconds after the task's creation before the trigger's first poll (default: the
+        task type's, e.g. 30 s for videos).
     :param max_consecutive_failures: transient poll failures in a row before the trigger gives up.
     """
 
@@ -48,21 +50,25 @@ class KlingTaskSensor(KlingWaitMixin, BaseSensorOperator):
         task_type: str = "text2video",
         kling_conn_id: str = "kling_default",
         deferrable: bool = True,
-        poke_interval: float = DEFAULT_POLL_INTERVAL,
+        poke_interval: float | None = None,
         timeout: float = DEFAULT_WAIT_TIMEOUT,
-        initial_delay: float = 0.0,
+        initial_delay: float | None = None,
         max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES,
         **kwargs: Any,
     ) -> None:
-        super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
+        # The base class needs a number now; a templated task type falls back to the generic interval.
+        literal_type = "{{" not in str(task_type)
+        default_poke = get_task_type(task_type).poll_interval if literal_type else DEFAULT_POLL_INTERVAL
+        super().__init__(
+            poke_interval=default_poke if poke_interval is None else poke_interval, timeout=timeout, **kwargs
+        )
+        self.poll_interval = poke_interval
         self.kling_task_id = kling_task_id
         self.kling_task_type = task_type
         self.kling_conn_id = kling_conn_id
         self.deferrable = deferrable
         self.initial_delay = initial_delay
         self.max_consecutive_failures = max_consecutive_failures
-        if "{{" not in str(task_type):
-            get_task_type(task_type)
 
     @cached_property
     def hook(self) -> KlingHook:
@@ -70,23 +76,21 @@ class KlingTaskSensor(KlingWaitMixin, BaseSensorOperator):
 
         return KlingHook(self.kling_conn_id)
 
-    def _check(self) -> dict[str, Any] | None:
-        """One poll through the sync hook: the terminal event, or ``None`` while the task runs."""
+    def _check(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """One poll through the sync hook: the task, and its terminal event (``None`` while it runs)."""
         get_task_type(self.kling_task_type)
         validate_task_id(str(self.kling_task_id), "kling_task_id")
         task = self.hook.get_task(self.kling_task_type, str(self.kling_task_id))
-        return event_for_task(self.kling_task_type, task)
+        return task, event_for_task(self.kling_task_type, task)
 
     def execute(self, context: Any) -> Any:
         if not self.deferrable:
             return super().execute(context)
-        event = self._check()
+        task, event = self._check()
         if event is not None:
             self.log.info("Kling task %s already finished: %s", self.kling_task_id, event["message"])
             return complete_wait(context, event, soft_fail=self.soft_fail)
-        trigger = self.wait_trigger(
-            str(self.kling_task_id), poll_interval=self.poke_interval, timeout=self.timeout
-        )
+        trigger = self.wait_trigger(task, timeout=self.timeout)
         self.defer(trigger=trigger, method_name="execute_complete")
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Any) -> Any:
@@ -105,7 +109,7 @@ class KlingTaskSensor(KlingWaitMixin, BaseSensorOperator):
             raise
 
     def poke(self, context: Any) -> bool | PokeReturnValue:
-        event = self._check()
+        _, event = self._check()
         if event is None:
             return False
         return PokeReturnValue(

@@ -21,7 +21,11 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-DAG_HEADER = "with DAG(DAG_ID, schedule=None, start_date=datetime.datetime(2026, 1, 1)) as dag:\n"
+# Tests wait on emulator tasks that take about a second, not on the task types' realistic first delay.
+DAG_HEADER = (
+    "with DAG(DAG_ID, schedule=None, start_date=datetime.datetime(2026, 1, 1),"
+    " default_args={'initial_delay': 0}) as dag:\n"
+)
 IMPORTS = (
     "from airflow_provider_kling.operators.kling import (\n"
     "    KlingCreateTaskOperator, KlingExtendVideoOperator, KlingImageGenerationOperator,\n"

@@ -148,7 +148,7 @@ class RecordingTI:
 @pytest.mark.parametrize("earlier", ["failed", "running", "succeed", None])
 def test_try_2_looks_up_try_1_before_creating(emulator, kling_conn, earlier):
     emulator.configure(task_duration=0.5)
-    op = KlingTextToVideoOperator(task_id="gen", prompt="a fox", deferrable=False, poll_interval=0.1)
+    op = KlingTextToVideoOperator(task_id="gen", prompt="a fox", deferrable=False, poll_interval=0.1, initial_delay=0)
     ti = RecordingTI(try_number=2)
     try2_id, try1_id = op._external_ids({"ti": ti})
     assert re.fullmatch(r"airflow-[0-9a-f]{24}-2", try2_id) and try1_id == try2_id[:-1] + "1"

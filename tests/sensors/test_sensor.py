@@ -46,7 +46,14 @@ def dag_body(
 
     ``submit`` pushes the new id as XCom ``kling_task_id``; pass ``kling_task_id=XCOM_ID`` to wait on it.
     """
-    kwargs = {"poke_interval": 0.2, "timeout": 30, "retries": 2, "retry_delay": 0, **sensor}
+    kwargs = {
+        "poke_interval": 0.2,
+        "initial_delay": 0,
+        "timeout": 30,
+        "retries": 2,
+        "retry_delay": 0,
+        **sensor,
+    }
     lines = [
         "from airflow.sdk import task",
         "from airflow_provider_kling.sensors.kling import KlingTaskSensor",
@@ -218,7 +225,9 @@ def test_kling_task_id_from_an_xcomarg(emulator, kling_conn, run_dag, deferrals)
 
         with DAG(DAG_ID, schedule=None, start_date=datetime.datetime(2026, 1, 1)) as dag:
             submit = PythonOperator(task_id="submit", python_callable=create)
-            KlingTaskSensor(task_id="wait", kling_task_id=submit.output, poke_interval=0.2, timeout=30)
+            KlingTaskSensor(
+                task_id="wait", kling_task_id=submit.output, poke_interval=0.2, initial_delay=0, timeout=30
+            )
         """
     )
     assert result.task_state("wait") == "success"
@@ -339,7 +348,7 @@ def test_failed_event_from_the_trigger_becomes_the_failure_message(emulator, kli
     emulator.configure(fail_next={"count": 1, "message": REASON})
     task_id = KlingHook().create_task("text2video", {"prompt": "x"})["task_id"]
     emulator.configure(clock_offset=3600)
-    trigger = sensor().wait_trigger(task_id, poll_interval=0.1, timeout=10)
+    trigger = sensor(poke_interval=0.1, initial_delay=0).wait_trigger({"task_id": task_id}, timeout=10)
 
     async def first_event():
         return await anext(trigger.run())
@@ -375,16 +384,32 @@ def test_the_deferred_trigger_carries_the_sensor_settings():
     s = sensor(
         task_type="image2video",
         kling_conn_id="kling_other",
-        initial_delay=5,
+        poke_interval=15,
+        initial_delay=40,
         max_consecutive_failures=4,
     )
     before = time.time()
-    trigger = s.wait_trigger("42", poll_interval=15, timeout=600)
-    kwargs = trigger.serialize()[1]
+    created_10s_ago = {"task_id": "42", "created_at": int(before * 1000) - 10_000}
+    kwargs = s.wait_trigger(created_10s_ago, timeout=600).serialize()[1]
     assert kwargs["task_type"] == "image2video" and kwargs["task_id"] == "42"
     assert kwargs["kling_conn_id"] == "kling_other"
-    # The worker has just checked the task: the trigger waits a whole interval (or the longer initial delay).
-    assert kwargs["poll_interval"] == 15 and kwargs["initial_delay"] == 15
     assert kwargs["max_consecutive_failures"] == 4
     assert before + 600 <= kwargs["deadline"] <= time.time() + 600
-    assert s.wait_trigger("42", poll_interval=2, timeout=600).serialize()[1]["initial_delay"] == 5
+    # initial_delay counts from the task's creation: 40 s after it is 30 s from now.
+    assert kwargs["poll_interval"] == 15 and 29 <= kwargs["initial_delay"] <= 30.5
+    # An old task is polled after one interval (the worker just asked); no created_at: the whole delay.
+    assert (
+        s.wait_trigger({"task_id": "42", "created_at": 0}, timeout=600).serialize()[1]["initial_delay"] == 15
+    )
+    assert s.wait_trigger({"task_id": "42"}, timeout=600).serialize()[1]["initial_delay"] == 40
+
+
+@pytest.mark.parametrize(("task_type", "poll", "initial"), [("text2video", 14, 30), ("generations", 5, 8)])
+def test_default_timing_comes_from_the_task_type(task_type, poll, initial):
+    s = sensor(task_type=task_type)
+    assert s.poke_interval == poll  # poke and reschedule modes too
+    kwargs = s.wait_trigger({"task_id": "1", "created_at": int(time.time() * 1000)}, timeout=60).serialize()[
+        1
+    ]
+    assert kwargs["poll_interval"] == poll and initial - 1 <= kwargs["initial_delay"] <= initial
+    assert sensor(task_type="{{ params.kind }}").poke_interval == 10

@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import aiohttp
 import requests
@@ -56,6 +56,11 @@ class _Send:
 @dataclass(frozen=True)
 class _Sleep:
     seconds: float
+
+
+@dataclass(frozen=True)
+class _Done(Generic[T]):
+    value: T
 
 
 Plan = Generator[_Send | _Sleep, Any, T]
@@ -218,41 +223,41 @@ class KlingHook(HttpHook):
             raise KlingTransportError(f"{step.method} {url} failed: {type(exc).__name__}") from None
         return parse_response(response.status, body, response.headers.get("Retry-After"))
 
+    @staticmethod
+    def _advance(plan: Plan[T], answer: Any, error: KlingError | None) -> _Send | _Sleep | _Done[T]:
+        """Hand the last step's outcome to the plan and get its next step (or its result)."""
+        try:
+            return plan.throw(error) if error is not None else plan.send(answer)
+        except StopIteration as stop:
+            return _Done(stop.value)
+
     def _run(self, plan: Plan[T]) -> T:
         settings = self.get_settings()
-        answer: Any = None
-        error: KlingError | None = None
-        while True:
-            try:
-                step = plan.throw(error) if error is not None else plan.send(answer)
-            except StopIteration as stop:
-                return stop.value
+        answer, error = None, None
+        while not isinstance(step := self._advance(plan, answer, error), _Done):
             answer, error = None, None
-            if isinstance(step, _Sleep):
-                time.sleep(step.seconds)
-                continue
             try:
-                answer = self._send(settings, step)
+                if isinstance(step, _Sleep):
+                    time.sleep(step.seconds)
+                else:
+                    answer = self._send(settings, step)
             except KlingError as exc:
                 error = exc
+        return step.value
 
     async def _arun(self, plan: Plan[T]) -> T:
         settings = await self.aget_settings()
-        answer: Any = None
-        error: KlingError | None = None
-        while True:
-            try:
-                step = plan.throw(error) if error is not None else plan.send(answer)
-            except StopIteration as stop:
-                return stop.value
+        answer, error = None, None
+        while not isinstance(step := self._advance(plan, answer, error), _Done):
             answer, error = None, None
-            if isinstance(step, _Sleep):
-                await asyncio.sleep(step.seconds)
-                continue
             try:
-                answer = await self._asend(settings, step)
+                if isinstance(step, _Sleep):
+                    await asyncio.sleep(step.seconds)
+                else:
+                    answer = await self._asend(settings, step)
             except KlingError as exc:
                 error = exc
+        return step.value
 
     # -- plans --------------------------------------------------------------------------------------------
 

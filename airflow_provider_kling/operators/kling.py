@@ -180,10 +180,19 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
         return self._submitted(context, task)
 
     def resume_submit(self, context: Any, event: Any = None) -> Any:
-        """Resubmit after a deferred wait for free concurrency; the state comes back in the event."""
+        """Resubmit after a deferred wait for free concurrency; the state comes back in the event.
+
+        The submission keeps the external id it started with, and a task another try created meanwhile
+        (Airflow can resume a deferred task under a newer try number) is re-attached, not paid for again.
+        """
         if not isinstance(event, dict) or event.get("status") != "resubmit":
             raise KlingError(f"Unexpected event while waiting to resubmit to Kling: {event!r}")
-        body = self._request_body(self._external_ids(context)[0])
+        external_ids = self._external_ids(context)
+        external_task_id = str(event.get("external_task_id") or external_ids[0])
+        task = self._reattach([other for other in external_ids if other != external_task_id])
+        if task is not None:
+            return self._submitted(context, task)
+        body = self._request_body(external_task_id)
         return self._submit(context, body, float(event["submit_deadline"]), int(event["attempt"]))
 
     def _submit(self, context: Any, body: dict[str, Any], submit_deadline: float, attempt: int) -> Any:
@@ -206,7 +215,11 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
                 if self.deferrable:
                     from airflow_provider_kling.triggers.resubmit import KlingResubmitTrigger
 
-                    state = {"submit_deadline": submit_deadline, "attempt": attempt}
+                    state = {
+                        "submit_deadline": submit_deadline,
+                        "attempt": attempt,
+                        "external_task_id": body["external_task_id"],
+                    }
                     self.defer(
                         trigger=KlingResubmitTrigger(time.time() + wait, state), method_name="resume_submit"
                     )

@@ -8,6 +8,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
+from airflow.providers.common.compat.sdk import TaskDeferred
 
 from airflow_provider_kling.hooks.kling import KlingHook
 from airflow_provider_kling.operators.kling import KlingTextToVideoOperator
@@ -148,7 +149,9 @@ class RecordingTI:
 @pytest.mark.parametrize("earlier", ["failed", "running", "succeed", None])
 def test_try_2_looks_up_try_1_before_creating(emulator, kling_conn, earlier):
     emulator.configure(task_duration=0.5)
-    op = KlingTextToVideoOperator(task_id="gen", prompt="a fox", deferrable=False, poll_interval=0.1, initial_delay=0)
+    op = KlingTextToVideoOperator(
+        task_id="gen", prompt="a fox", deferrable=False, poll_interval=0.1, initial_delay=0
+    )
     ti = RecordingTI(try_number=2)
     try2_id, try1_id = op._external_ids({"ti": ti})
     assert re.fullmatch(r"airflow-[0-9a-f]{24}-2", try2_id) and try1_id == try2_id[:-1] + "1"
@@ -235,3 +238,35 @@ def test_user_external_task_id_of_a_failed_task_fails_without_a_second_task(
     stats = emulator.stats()
     assert stats["creates"] == 1  # Kling refused a second task under the same id; none was paid for
     assert stats["answers_by_code"].get("1201") == 1
+
+
+def test_a_resubmit_resumed_under_a_newer_try_keeps_its_external_id(emulator, kling_conn):
+    """Airflow may resume a deferred task under the next try number; the queued create must not change id."""
+    from airflow_provider_kling.exceptions import KlingError
+
+    emulator.configure(concurrency_limit=0)
+    op = KlingTextToVideoOperator(
+        task_id="gen", prompt="a fox", wait_for_completion=False, submit_retry_delay=0.1
+    )
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute({"ti": RecordingTI(try_number=1)})
+    state = deferred.value.trigger.state
+    try1_id = op._external_ids({"ti": RecordingTI(try_number=1)})[0]
+    assert state["external_task_id"] == try1_id and state["attempt"] == 1
+
+    emulator.configure(concurrency_limit=None)
+    ti = RecordingTI(try_number=2)
+    assert op.resume_submit({"ti": ti}, {"status": "resubmit", **state}) == ti.xcoms["kling_task_id"]
+    stats = emulator.stats()
+    assert stats["creates"] == 1 and stats["creates_by_external_id"] == {
+        try1_id: 2
+    }  # a 1303, then the create
+
+    # Had another try created its own task meanwhile, the resubmission re-attaches to it instead.
+    other = RecordingTI(try_number=2)
+    try2_id = op._external_ids({"ti": other})[0]
+    created = KlingHook().create_task("text2video", {"prompt": "a fox", "external_task_id": try2_id})
+    assert op.resume_submit({"ti": other}, {"status": "resubmit", **state}) == created["task_id"]
+    assert emulator.stats()["creates"] == 2
+    with pytest.raises(KlingError, match="Unexpected event"):
+        op.resume_submit({"ti": other}, {"status": "success"})

@@ -118,7 +118,11 @@ def run_dag(airflow_db: Path) -> Callable[[str], DagRunResult]:
     def run(body: str) -> DagRunResult:
         dag_id = f"t_{uuid.uuid4().hex[:12]}"
         path = airflow_db / "dags" / f"{dag_id}.py"
-        header = "import datetime\nfrom airflow.providers.common.compat.sdk import DAG\nDAG_ID = " + repr(dag_id) + "\n"
+        header = (
+            "import datetime\nfrom airflow.providers.common.compat.sdk import DAG\nDAG_ID = "
+            + repr(dag_id)
+            + "\n"
+        )
         path.write_text(header + textwrap.dedent(body))
         created.append(path)
         spec = importlib.util.spec_from_file_location(dag_id, path)

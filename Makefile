@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 AIRFLOW_VERSION ?= 3.3.2
 STAMP := $(VENV)/.installed-$(AIRFLOW_VERSION)
 
-.PHONY: venv demo test lint typecheck unit clean
+.PHONY: venv demo test lint typecheck unit e2e-deps clean
 
 venv: $(STAMP)
 
@@ -26,8 +26,18 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-unit: venv
+unit: venv e2e-deps
 	$(BIN)/python -m pytest -q
+
+# tests/e2e opens the Airflow UI in Debian's headless Chromium (driven by Playwright; no browser download).
+# Installed once, as root through apt; elsewhere only the connection-form test is skipped, saying why.
+e2e-deps:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's chromium for tests/e2e ..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+			|| echo "warning: could not install chromium; the e2e connection-form test will be skipped"; \
+	else echo "note: no /usr/bin/chromium (apt-get install chromium as root); the e2e connection-form test will be skipped"; fi
 
 test: lint typecheck unit
 

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 AIRFLOW_VERSION ?= 3.3.2
 STAMP := $(VENV)/.installed-$(AIRFLOW_VERSION)
 
-.PHONY: venv demo test lint typecheck unit e2e-deps clean
+.PHONY: venv demo test lint typecheck unit e2e-deps bench clean
 
 venv: $(STAMP)
 
@@ -20,8 +20,8 @@ demo: venv
 	$(BIN)/python scripts/demo.py
 
 lint: venv
-	$(BIN)/ruff check airflow_provider_kling tests example_dags scripts
-	$(BIN)/ruff format --check airflow_provider_kling tests example_dags scripts
+	$(BIN)/ruff check airflow_provider_kling tests example_dags scripts benchmarks
+	$(BIN)/ruff format --check airflow_provider_kling tests example_dags scripts benchmarks
 
 typecheck: venv
 	$(BIN)/mypy
@@ -40,6 +40,14 @@ e2e-deps:
 	else echo "note: no /usr/bin/chromium (apt-get install chromium as root); the e2e connection-form test will be skipped"; fi
 
 test: lint typecheck unit
+
+# Performance benchmarks (not part of `make test`; about 9 minutes on 2 cores). Results: benchmarks/README.md.
+# KLING_BENCH_QUICK=1 make bench runs smaller sizes and fewer repeats (about 4 minutes).
+bench: venv
+	$(BIN)/python benchmarks/requests_per_task.py
+	$(BIN)/python benchmarks/dag_parse.py
+	$(BIN)/python benchmarks/download.py
+	$(BIN)/python benchmarks/triggerer_scale.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -71,6 +71,11 @@ def get_provider_info() -> dict[str, Any]:
                         "description": "Retries of transient failures (1302, 1303, 5xx, network); default 5.",
                         "schema": {"type": ["integer", "null"], "minimum": 0},
                     },
+                    "ca_bundle": {
+                        "label": "CA bundle (optional)",
+                        "description": "PEM file of CAs to trust (a gateway with a private CA).",
+                        "schema": {"type": ["string", "null"]},
+                    },
                 },
             }
         ],

@@ -21,7 +21,7 @@ JWT_NOT_BEFORE_SKEW = 5
 # Re-sign this long before expiry, so a token is never sent with less than ten minutes of life left.
 JWT_REFRESH_MARGIN = 600
 
-KNOWN_EXTRAS = ("timeout", "max_retries")
+KNOWN_EXTRAS = ("timeout", "max_retries", "ca_bundle")
 # Airflow 2 form widgets may store extras as ``extra__kling__<name>``.
 _LEGACY_PREFIX = "extra__kling__"
 
@@ -85,6 +85,8 @@ class KlingConnectionSettings:
     credentials: KlingCredentials = field(repr=False)
     timeout: float = DEFAULT_TIMEOUT
     max_retries: int | None = None
+    #: PEM file of CAs to trust for https (a gateway with a private CA); None = the system's/certifi's.
+    ca_bundle: str | None = None
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
@@ -156,4 +158,7 @@ def build_settings(
     max_retries = values.get("max_retries")
     if max_retries is not None:
         max_retries = _number(conn_id, "max_retries", max_retries, int, 0)
-    return KlingConnectionSettings(conn_id, base_url, credentials, timeout, max_retries)
+    ca_bundle = values.get("ca_bundle")
+    if ca_bundle is not None and not isinstance(ca_bundle, str):
+        raise KlingConnectionConfigError(f"Connection {conn_id!r}: extra 'ca_bundle' must be a file path")
+    return KlingConnectionSettings(conn_id, base_url, credentials, timeout, max_retries, ca_bundle)

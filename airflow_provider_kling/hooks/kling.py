@@ -33,7 +33,12 @@ from airflow_provider_kling.hooks.connection import (
     KlingCredentials,
     build_settings,
 )
-from airflow_provider_kling.hooks.sessions import acquire_session, release_session
+from airflow_provider_kling.hooks.sessions import (
+    acquire_session,
+    cache_settings,
+    cached_settings,
+    release_session,
+)
 from airflow_provider_kling.responses import parse_response
 from airflow_provider_kling.retry import DEFAULT_MAX_RETRIES, RetryPolicy
 from airflow_provider_kling.task_types import KlingTaskType, get_task_type, validate_task_id
@@ -148,8 +153,12 @@ class KlingHook(HttpHook):
     async def aget_settings(self) -> KlingConnectionSettings:
         """The parsed connection, resolved without blocking the event loop."""
         if self._settings is None:
-            conn = await get_async_connection(self.kling_conn_id, hook=self)
-            self._settings = self._settings_from(conn, await get_async_extra_dejson(conn))
+            settings = cached_settings(self.kling_conn_id)
+            if settings is None:
+                conn = await get_async_connection(self.kling_conn_id, hook=self)
+                settings = self._settings_from(conn, await get_async_extra_dejson(conn))
+                cache_settings(self.kling_conn_id, settings)
+            self._settings, self.base_url = settings, settings.base_url
         return self._settings
 
     @property
@@ -176,7 +185,8 @@ class KlingHook(HttpHook):
     def _aget_session(self, settings: KlingConnectionSettings) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
         if self._async_session is None or self._async_session.closed or self._async_loop is not loop:
-            self._async_session, self._async_loop = acquire_session(settings.timeout), loop
+            self._async_session = acquire_session(settings.timeout, settings.ca_bundle)
+            self._async_loop = loop
         return self._async_session
 
     def close(self) -> None:
@@ -197,7 +207,13 @@ class KlingHook(HttpHook):
         url = settings.url(step.path)
         try:
             response = self.get_conn().request(
-                step.method, url, params=step.params, json=step.body, timeout=settings.timeout
+                step.method,
+                url,
+                params=step.params,
+                json=step.body,
+                timeout=settings.timeout,
+                # Per request: requests lets REQUESTS_CA_BUNDLE override a session's verify.
+                verify=settings.ca_bundle or None,
             )
         except requests.Timeout:
             raise KlingTransportError(f"{step.method} {url} timed out after {settings.timeout:g}s") from None
@@ -453,4 +469,5 @@ class KlingHook(HttpHook):
                 widget=BS3TextFieldWidget(),
                 validators=[Optional(), NumberRange(0)],
             ),
+            "ca_bundle": StringField(lazy_gettext("CA bundle (optional)"), widget=BS3TextFieldWidget()),
         }

@@ -2,11 +2,16 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-# The tested Airflow versions, pinned in this one place.
+# The tested Airflow versions, pinned in this one place: the newest 3.x, and the floor (2.11).
 AIRFLOW_VERSION ?= 3.3.2
+AIRFLOW_FLOOR_VERSION ?= 2.11.2
 STAMP := $(VENV)/.installed-$(AIRFLOW_VERSION)
+FLOOR_VENV := .venv-airflow2
+FLOOR_STAMP := $(FLOOR_VENV)/.installed-$(AIRFLOW_FLOOR_VERSION)
+# The suites that do not depend on Airflow 3's DAG runner; the rest (dag.test() DAGs, examples, e2e) run on 3.x.
+FLOOR_TESTS := tests/unit tests/hooks tests/emulator tests/triggers tests/download
 
-.PHONY: venv demo test lint typecheck unit e2e-deps bench clean
+.PHONY: venv demo test lint typecheck unit floor e2e-deps bench clean
 
 venv: $(STAMP)
 
@@ -15,6 +20,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[test]" "apache-airflow==$(AIRFLOW_VERSION)"
 	touch $(STAMP)
+
+$(FLOOR_STAMP): pyproject.toml
+	test -x $(FLOOR_VENV)/bin/python || $(PYTHON) -m venv $(FLOOR_VENV)
+	$(FLOOR_VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv
+	$(FLOOR_VENV)/bin/uv pip install --quiet --python $(FLOOR_VENV)/bin/python -e ".[test]" \
+		"apache-airflow==$(AIRFLOW_FLOOR_VERSION)"
+	touch $(FLOOR_STAMP)
 
 demo: venv
 	$(BIN)/python scripts/demo.py
@@ -39,7 +51,11 @@ e2e-deps:
 			|| echo "warning: could not install chromium; the e2e connection-form test will be skipped"; \
 	else echo "note: no /usr/bin/chromium (apt-get install chromium as root); the e2e connection-form test will be skipped"; fi
 
-test: lint typecheck unit
+# The same provider code on the oldest supported Airflow.
+floor: $(FLOOR_STAMP)
+	$(FLOOR_VENV)/bin/python -m pytest -q $(FLOOR_TESTS)
+
+test: lint typecheck unit floor
 
 # Performance benchmarks (not part of `make test`; about 9 minutes on 2 cores). Results: benchmarks/README.md.
 # KLING_BENCH_QUICK=1 make bench runs smaller sizes and fewer repeats (about 4 minutes).
@@ -50,4 +66,4 @@ bench: venv
 	$(BIN)/python benchmarks/triggerer_scale.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(FLOOR_VENV) .pytest_cache .mypy_cache .ruff_cache

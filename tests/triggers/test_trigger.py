@@ -370,7 +370,11 @@ def test_serialize_round_trips_to_plain_json_without_secrets(kling_conn):
 def test_serialize_survives_airflow_trigger_row(kling_conn):
     """The real path: Airflow stores the kwargs (serde + Fernet) in the trigger table and rebuilds."""
     from airflow.models.trigger import Trigger
-    from airflow.sdk._shared.module_loading import import_string
+
+    try:
+        from airflow.sdk._shared.module_loading import import_string
+    except ImportError:  # Airflow 2
+        from airflow.utils.module_loading import import_string
 
     trigger = KlingTaskTrigger(
         task_type="text2video", task_id="867283741759111202", deadline=1_900_000_000.25

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import threading
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ from aiohttp import web
 from airflow_provider_kling.exceptions import KlingError, KlingTransportError
 from airflow_provider_kling.hooks.kling import KlingHook
 from airflow_provider_kling.operators.download import KlingDownloadOperator, safe_file_name, unique_names
+from tests.loopback import LoopbackServer
 
 
 class FileServer:
@@ -21,52 +20,35 @@ class FileServer:
     def __init__(self):
         self.script: dict[str, list] = {}
         self.hits: dict[str, int] = {}
-        self.loop = asyncio.new_event_loop()
-        ready = threading.Event()
+        self.server = LoopbackServer(self.handle)
+        self.url = self.server.url
 
-        async def handle(request: web.Request) -> web.StreamResponse:
-            path = request.path
-            self.hits[path] = self.hits.get(path, 0) + 1
-            queue = self.script.get(path, [])
-            answer = queue.pop(0) if len(queue) > 1 else (queue[0] if queue else (404, b"nope", {}))
-            if answer[0] == "cut":  # promise more bytes than are sent, then close
-                _, body, total = answer
-                response = web.StreamResponse(headers={"Content-Length": str(total)})
-                await response.prepare(request)
-                await response.write(body)
-                request.transport.close()
-                return response
-            if answer[0] == "chunked":
-                _, chunks = answer
-                response = web.StreamResponse()
-                response.enable_chunked_encoding()
-                await response.prepare(request)
-                for _ in range(chunks):
-                    await response.write(b"x" * 65536)
-                await response.write_eof()
-                return response
-            status, body, headers = answer
-            return web.Response(status=status, body=body, headers=headers)
-
-        async def start():
-            app = web.Application()
-            app.router.add_get("/{tail:.*}", handle)
-            self.runner = web.AppRunner(app)
-            await self.runner.setup()
-            await web.TCPSite(self.runner, "127.0.0.1", 0).start()
-            self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
-            ready.set()
-
-        def run():
-            self.loop.run_until_complete(start())
-            self.loop.run_forever()
-
-        threading.Thread(target=run, daemon=True).start()
-        ready.wait(10)
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        path = request.path
+        self.hits[path] = self.hits.get(path, 0) + 1
+        queue = self.script.get(path, [])
+        answer = queue.pop(0) if len(queue) > 1 else (queue[0] if queue else (404, b"nope", {}))
+        if answer[0] == "cut":  # promise more bytes than are sent, then close
+            _, body, total = answer
+            response = web.StreamResponse(headers={"Content-Length": str(total)})
+            await response.prepare(request)
+            await response.write(body)
+            request.transport.close()
+            return response
+        if answer[0] == "chunked":
+            _, chunks = answer
+            response = web.StreamResponse()
+            response.enable_chunked_encoding()
+            await response.prepare(request)
+            for _ in range(chunks):
+                await response.write(b"x" * 65536)
+            await response.write_eof()
+            return response
+        status, body, headers = answer
+        return web.Response(status=status, body=body, headers=headers)
 
     def stop(self):
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.server.stop()
 
 
 @pytest.fixture

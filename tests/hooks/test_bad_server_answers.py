@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import threading
 
 import pytest
 from aiohttp import web
@@ -18,6 +17,7 @@ from airflow_provider_kling.hooks.kling import KlingHook
 from airflow_provider_kling.retry import RetryPolicy
 from airflow_provider_kling.triggers.kling import KlingTaskTrigger
 from tests.conftest import TOKEN
+from tests.loopback import LoopbackServer
 
 TASK = {"task_id": "867283741759111202", "task_status": "processing", "created_at": 1, "updated_at": 1}
 
@@ -57,33 +57,16 @@ class ScriptedServer:
     def __init__(self):
         self.answer = (200, "application/json", envelope(TASK))
         self.requests = 0
-        self.loop = asyncio.new_event_loop()
-        ready = threading.Event()
+        self.server = LoopbackServer(self.handle)
+        self.url = self.server.url
 
-        async def handle(request: web.Request) -> web.Response:
-            self.requests += 1
-            status, content_type, body = self.answer
-            return web.Response(status=status, body=body, headers={"Content-Type": content_type})
-
-        async def start():
-            app = web.Application()
-            app.router.add_route("*", "/{tail:.*}", handle)
-            self.runner = web.AppRunner(app)
-            await self.runner.setup()
-            await web.TCPSite(self.runner, "127.0.0.1", 0).start()
-            self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
-            ready.set()
-
-        def run():
-            self.loop.run_until_complete(start())
-            self.loop.run_forever()
-
-        threading.Thread(target=run, daemon=True).start()
-        ready.wait(10)
+    async def handle(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        status, content_type, body = self.answer
+        return web.Response(status=status, body=body, headers={"Content-Type": content_type})
 
     def stop(self):
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.server.stop()
 
 
 @pytest.fixture

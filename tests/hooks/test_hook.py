@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 
 import jwt
 import pytest
@@ -15,6 +14,7 @@ from airflow_provider_kling import exceptions as exc
 from airflow_provider_kling.hooks.kling import KlingHook
 from airflow_provider_kling.retry import RetryPolicy
 from tests.conftest import ACCESS_KEY, SECRET_KEY, TOKEN
+from tests.loopback import LoopbackServer
 
 FAST = RetryPolicy(max_retries=3, base_delay=0.01, max_delay=0.05, min_delay=0.0, concurrency_min_delay=0.0)
 
@@ -258,33 +258,16 @@ class _HeaderRecorder:
 
     def __init__(self):
         self.headers = []
-        self.loop = asyncio.new_event_loop()
-        self.port = 0
-        ready = threading.Event()
+        self.server = LoopbackServer(self.handle)
+        self.port = int(self.server.url.rsplit(":", 1)[1])
 
-        async def handle(request):
-            self.headers.append(dict(request.headers))
-            data = {"task_id": "1"} if request.path.endswith("/1") else []
-            return web.json_response({"code": 0, "message": "SUCCEED", "request_id": "r", "data": data})
-
-        async def start():
-            app = web.Application()
-            app.router.add_route("*", "/{tail:.*}", handle)
-            self.runner = web.AppRunner(app)
-            await self.runner.setup()
-            site = web.TCPSite(self.runner, "127.0.0.1", 0)
-            await site.start()
-            self.port = self.runner.addresses[0][1]
-            ready.set()
-
-        threading.Thread(
-            target=lambda: (self.loop.run_until_complete(start()), self.loop.run_forever()), daemon=True
-        ).start()
-        ready.wait(10)
+    async def handle(self, request):
+        self.headers.append(dict(request.headers))
+        data = {"task_id": "1"} if request.path.endswith("/1") else []
+        return web.json_response({"code": 0, "message": "SUCCEED", "request_id": "r", "data": data})
 
     def stop(self):
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.server.stop()
 
 
 async def test_connection_extras_never_become_headers(monkeypatch):

@@ -62,14 +62,15 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
     )
 
 
-def make_png(size: int = PNG_SIZE) -> bytes:
-    """A real ``size``x``size`` RGB PNG (a gradient), which any decoder accepts."""
+def make_png(width: int = PNG_SIZE, height: int | None = None) -> bytes:
+    """A real ``width``x``height`` RGB PNG (a gradient; square by default), which any decoder accepts."""
+    height = width if height is None else height
     rows = bytearray()
-    for y in range(size):
+    for y in range(height):
         rows.append(0)  # filter: none
-        for x in range(size):
-            rows += bytes((x * 255 // size, y * 255 // size, 128))
-    ihdr = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+        for x in range(width):
+            rows += bytes((x * 255 // width, y * 255 // height, 128))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
         + _png_chunk(b"IHDR", ihdr)

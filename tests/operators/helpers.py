@@ -13,7 +13,6 @@ import re
 import struct
 import threading
 import time
-import zlib
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
@@ -150,27 +149,6 @@ class LoopbackServer:
                     return True
             time.sleep(0.05)
         return False
-
-
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    crc = zlib.crc32(kind + data) & 0xFFFFFFFF
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-
-def make_png(width: int, height: int) -> bytes:
-    """A real, decodable ``width`` x ``height`` RGB PNG (a gradient), built with zlib and struct."""
-    rows = bytearray()
-    for y in range(height):
-        rows.append(0)
-        for x in range(width):
-            rows += bytes((x * 255 // width, y * 255 // height, 90))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", ihdr)
-        + _png_chunk(b"IDAT", zlib.compress(bytes(rows), 6))
-        + _png_chunk(b"IEND", b"")
-    )
 
 
 def make_jpeg_header(width: int, height: int) -> bytes:

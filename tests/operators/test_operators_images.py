@@ -7,7 +7,8 @@ import base64
 
 import pytest
 
-from tests.operators.helpers import dag_body, make_jpeg_header, make_png, output_of, task_error
+from airflow_provider_kling.testing.media import make_png
+from tests.operators.helpers import dag_body, make_jpeg_header, output_of, task_error
 
 FAST = "poll_interval=0.2"
 

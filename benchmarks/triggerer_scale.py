@@ -39,6 +39,7 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -121,46 +122,32 @@ class _Sampler:
         self.samples += 1
 
 
-async def _run_kling(spec: dict[str, Any]) -> dict[str, Any]:
-    from airflow_provider_kling.triggers.kling import KlingTaskTrigger
+Record = Callable[[int, str], None]
 
+
+async def _measure(
+    spec: dict[str, Any],
+    kind: str,
+    tasks: list[tuple[str, float]],
+    start_waits: Callable[[float, Record], set[asyncio.Task[None]]],
+) -> dict[str, Any]:
+    """Run the waits ``start_waits(t0, record)`` starts, one per task, and measure CPU, memory and latency.
+
+    Each wait calls ``record(i, status)`` once when its task's end is seen.
+    """
     url, n, poll, duration = spec["url"], spec["n"], spec["poll"], spec["duration"]
-    rng = random.Random(spec["seed"])
-    create_start = time.time()
-    tasks = await _create_tasks(url, n)
-    create_seconds = time.time() - create_start
     before = await _stats(url)
     gc.collect()
     rss0, cpu0, t0 = c.rss_bytes(), _cpu_seconds(), time.time()
     arrived: dict[int, tuple[float, str]] = {}
     all_arrived = asyncio.Event()
 
-    async def wait(i: int, trigger: KlingTaskTrigger) -> None:
-        try:
-            async for event in trigger.run():
-                arrived[i] = (time.time(), str(event.payload["status"]))
-                break
-            await trigger.cleanup()
-        finally:
-            if len(arrived) == n:
-                all_arrived.set()
+    def record(i: int, status: str) -> None:
+        arrived[i] = (time.time(), status)
+        if len(arrived) == n:
+            all_arrived.set()
 
-    running = {
-        asyncio.create_task(
-            wait(
-                i,
-                KlingTaskTrigger(
-                    task_type=TASK_TYPE,
-                    task_id=task_id,
-                    kling_conn_id=KLING_CONN_ID,
-                    poll_interval=poll,
-                    initial_delay=rng.uniform(0, poll),
-                    deadline=t0 + duration + 600,
-                ),
-            )
-        )
-        for i, (task_id, _) in enumerate(tasks)
-    }
+    running = start_waits(t0, record)
     sampler = _Sampler(t0, poll + 1.0)
     first_done = min(created for _, created in tasks) + duration
     steady = asyncio.create_task(_steady(url, t0 + poll + 1.0, first_done - 0.5))
@@ -181,12 +168,11 @@ async def _run_kling(spec: dict[str, Any]) -> dict[str, Any]:
     latencies = [arrived[i][0] - (created + duration) for i, (_, created) in enumerate(tasks) if i in arrived]
     statuses = [status for _, status in arrived.values()]
     return {
-        "kind": "kling",
+        "kind": kind,
         "n": n,
         "tls": url.startswith("https"),
         "poll_interval": poll,
         "task_duration": duration,
-        "create_seconds": round(create_seconds, 2),
         "wall_seconds": round(t1 - t0, 2),
         "cpu_seconds": round(cpu1 - cpu0, 3),
         "polls": polls,
@@ -207,75 +193,70 @@ async def _run_kling(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def _run_kling(spec: dict[str, Any]) -> dict[str, Any]:
+    from airflow_provider_kling.triggers.kling import KlingTaskTrigger
+
+    poll, duration = spec["poll"], spec["duration"]
+    rng = random.Random(spec["seed"])
+    create_start = time.time()
+    tasks = await _create_tasks(spec["url"], spec["n"])
+    create_seconds = time.time() - create_start
+
+    async def wait(i: int, trigger: KlingTaskTrigger, record: Record) -> None:
+        async for event in trigger.run():
+            record(i, str(event.payload["status"]))
+            break
+        await trigger.cleanup()
+
+    def start_waits(t0: float, record: Record) -> set[asyncio.Task[None]]:
+        return {
+            asyncio.create_task(
+                wait(
+                    i,
+                    KlingTaskTrigger(
+                        task_type=TASK_TYPE,
+                        task_id=task_id,
+                        kling_conn_id=KLING_CONN_ID,
+                        poll_interval=poll,
+                        initial_delay=rng.uniform(0, poll),
+                        deadline=t0 + duration + 600,
+                    ),
+                    record,
+                )
+            )
+            for i, (task_id, _) in enumerate(tasks)
+        }
+
+    result = await _measure(spec, "kling", tasks, start_waits)
+    return {**result, "create_seconds": round(create_seconds, 2)}
+
+
 async def _run_floor(spec: dict[str, Any]) -> dict[str, Any]:
     """Reference only: the same waits as a bare loop over one shared aiohttp session (no Airflow, no hook)."""
     import aiohttp
 
-    url, n, poll, duration = spec["url"], spec["n"], spec["poll"], spec["duration"]
+    url, poll = spec["url"], spec["poll"]
     rng = random.Random(spec["seed"])
-    tasks = await _create_tasks(url, n)
-    before = await _stats(url)
-    gc.collect()
-    rss0, cpu0, t0 = c.rss_bytes(), _cpu_seconds(), time.time()
-    arrived: dict[int, float] = {}
-    all_arrived = asyncio.Event()
+    tasks = await _create_tasks(url, spec["n"])
     session = aiohttp.ClientSession(headers={"Authorization": f"Bearer {c.TOKEN}"})
 
-    async def wait(i: int, task_id: str) -> None:
+    async def wait(i: int, task_id: str, record: Record) -> None:
         await asyncio.sleep(rng.uniform(0, poll))
         while True:
             async with session.get(f"{url}/v1/videos/{TASK_TYPE}/{task_id}") as response:
                 task = json.loads(await response.read())["data"]
             if task["task_status"] in ("succeed", "failed"):
-                arrived[i] = time.time()
-                if len(arrived) == n:
-                    all_arrived.set()
+                record(i, "success")
                 return
             await asyncio.sleep(poll)
 
-    running = {asyncio.create_task(wait(i, task_id)) for i, (task_id, _) in enumerate(tasks)}
-    sampler = _Sampler(t0, poll + 1.0)
-    first_done = min(created for _, created in tasks) + duration
-    steady = asyncio.create_task(_steady(url, t0 + poll + 1.0, first_done - 0.5))
-    give_up = t0 + duration + poll + 180
-    while not all_arrived.is_set() and time.time() < give_up:
-        try:
-            await asyncio.wait_for(all_arrived.wait(), timeout=SAMPLE_EVERY)
-        except TimeoutError:
-            sampler.sample(bool(arrived))
-    cpu1, t1 = _cpu_seconds(), time.time()
-    for task in running:
-        task.cancel()
-    await asyncio.gather(*running, return_exceptions=True)
-    await session.close()
-    after = await _stats(url)
-    polls = after["requests_total"] - before["requests_total"]
-    steady_cpu, steady_polls = await steady
-    latencies = [arrived[i] - (created + duration) for i, (_, created) in enumerate(tasks) if i in arrived]
-    return {
-        "kind": "floor",
-        "n": n,
-        "tls": url.startswith("https"),
-        "poll_interval": poll,
-        "task_duration": duration,
-        "wall_seconds": round(t1 - t0, 2),
-        "cpu_seconds": round(cpu1 - cpu0, 3),
-        "polls": polls,
-        "cpu_per_poll": (cpu1 - cpu0) / polls if polls else None,
-        "steady_polls": steady_polls,
-        "steady_cpu_per_poll": steady_cpu / steady_polls if steady_polls else None,
-        "rss_before_mib": rss0 / 2**20,
-        "rss_waiting_mib": sampler.rss_waiting / 2**20,
-        "bytes_per_trigger": (sampler.rss_waiting - rss0) / n if sampler.samples else None,
-        "sockets_waiting": sampler.sockets_waiting,
-        "events": len(arrived),
-        "successes": len(arrived),
-        "missing": n - len(arrived),
-        "latency_p1": c.percentile(latencies, 1),
-        "latency_p50": c.percentile(latencies, 50),
-        "latency_p99": c.percentile(latencies, 99),
-        "latency_max": max(latencies) if latencies else None,
-    }
+    def start_waits(t0: float, record: Record) -> set[asyncio.Task[None]]:
+        return {asyncio.create_task(wait(i, task_id, record)) for i, (task_id, _) in enumerate(tasks)}
+
+    try:
+        return await _measure(spec, "floor", tasks, start_waits)
+    finally:
+        await session.close()
 
 
 async def _run_http(spec: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,12 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowSkipException, BaseSensorOperator, PokeReturnValue
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    AirflowSkipException,
+    BaseSensorOperator,
+    PokeReturnValue,
+)
 
 from airflow_provider_kling.exceptions import KlingError
 from airflow_provider_kling.task_types import get_task_type, validate_task_id
@@ -94,18 +99,23 @@ class KlingTaskSensor(KlingWaitMixin, BaseSensorOperator):
         self.defer(trigger=trigger, method_name="execute_complete")
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Any) -> Any:
-        """As the base sensor's, except that ``soft_fail`` does not turn an ``error`` event into a skip.
+        """Airflow 3's resume rules on every version, except that ``soft_fail`` keeps ``error`` events.
 
-        On resume the base class skips on *any* exception under ``soft_fail``, so a refused request (wrong
-        token, no access, unknown task) would be skipped in deferrable mode only, while poke and reschedule
-        modes (and ``complete_wait``) skip just a failed generation or the deadline.
+        On resume Airflow 3 skips on *any* exception under ``soft_fail``, so a refused request (wrong token,
+        no access, unknown task) would be skipped in deferrable mode only, while poke and reschedule modes
+        (and ``complete_wait``) skip just a failed generation or the deadline. Airflow 2.11 ignores
+        ``never_fail`` on resume; here it skips, as it does in the other modes.
         """
         try:
             return super().resume_execution(next_method, next_kwargs, context)
         except AirflowSkipException as skip:
             cause = skip.__cause__
-            if isinstance(cause, KlingError) and not getattr(self, "never_fail", False):
+            if isinstance(cause, KlingError) and not self.never_fail:
                 raise cause from None
+            raise
+        except AirflowException as error:
+            if self.never_fail:
+                raise AirflowSkipException(f"{error} (never_fail is set, so the task is skipped)") from error
             raise
 
     def poke(self, context: Any) -> bool | PokeReturnValue:

@@ -11,6 +11,7 @@ import re
 import time
 
 import pytest
+from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_0_PLUS
 
 from tests.operators.helpers import dag_body, output_of, task_error
 
@@ -23,7 +24,7 @@ FILL = (
     "        KlingHook().create_task('image2video', {'image': 'https://example.com/busy.png'})",
 )
 IMPORTS = (
-    "from airflow.sdk import task\n"
+    "from airflow.providers.common.compat.sdk import task\n"
     "from airflow_provider_kling.operators.kling import KlingTextToVideoOperator\n"
     "from airflow_provider_kling.sensors.kling import KlingTaskSensor\n"
 )
@@ -72,6 +73,11 @@ def index_external_id(result, index):
     return result.xcom("gen", key="kling_task", map_index=index)["task_info"]["external_task_id"]
 
 
+@pytest.mark.skipif(
+    not AIRFLOW_V_3_0_PLUS,
+    reason="Airflow 2's dag.test() resumes a deferred mapped task with its unmapped copy, which then refuses"
+    " to feed a mapped downstream (UnmappableXComTypePushed); real 2.x runs resume from the DAG file",
+)
 def test_fan_out_without_waiting_queues_many_indexes_on_1303(emulator, kling_conn, run_dag):
     # Generations last 1.2 s and a refused create waits 1 s: indexes 3, 6 and 9 (in the order dag.test
     # runs them) each find three generations still running.

@@ -56,8 +56,13 @@ def acquire_session(timeout: float, ca_bundle: str | None = None) -> aiohttp.Cli
         connector = None
         if ca_bundle is not None:
             connector = aiohttp.TCPConnector(ssl=ssl.create_default_context(cafile=ca_bundle))
+        # No cookie jar: hooks of different connections (accounts) share this session, and a gateway's
+        # cookie from one account's answer must not ride along with another's requests.
         session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=timeout), headers=_HEADERS, connector=connector
+            timeout=aiohttp.ClientTimeout(total=timeout),
+            headers=_HEADERS,
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
         )
         entry = entries[(timeout, ca_bundle)] = _Entry(session)
     entry.users += 1

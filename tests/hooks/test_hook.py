@@ -254,7 +254,7 @@ async def test_async_retries_use_the_same_policy(emulator, kling_conn):
 
 
 class _HeaderRecorder:
-    """A loopback server that records request headers and answers like Kling."""
+    """A loopback server that records request headers and answers like Kling (with a gateway cookie)."""
 
     def __init__(self):
         self.headers = []
@@ -264,7 +264,9 @@ class _HeaderRecorder:
     async def handle(self, request):
         self.headers.append(dict(request.headers))
         data = {"task_id": "1"} if request.path.endswith("/1") else []
-        return web.json_response({"code": 0, "message": "SUCCEED", "request_id": "r", "data": data})
+        answer = web.json_response({"code": 0, "message": "SUCCEED", "request_id": "r", "data": data})
+        answer.set_cookie("gateway-session", "sticky-1234")
+        return answer
 
     def stop(self):
         self.server.stop()
@@ -296,6 +298,34 @@ async def test_connection_extras_never_become_headers(monkeypatch):
         assert "X-Leak" not in headers and "timeout" not in {k.lower() for k in headers}
         assert headers["Authorization"] == f"Bearer {TOKEN}"
         assert headers["Content-Type"] == "application/json"
+
+
+async def test_the_shared_async_session_keeps_no_cookies_between_connections(monkeypatch):
+    """Hooks of different connections share one session per loop; a cookie one answer sets stays unsent."""
+    recorder = _HeaderRecorder()
+    # A host name: aiohttp's default cookie jar ignores cookies of IP-address hosts.
+    host = recorder.server.url.replace("127.0.0.1", "localhost")
+    try:
+        for conn_id, token in (("kling_a", "sk-account-a-1234"), ("kling_b", "sk-account-b-5678")):
+            monkeypatch.setenv(
+                f"AIRFLOW_CONN_{conn_id.upper()}",
+                json.dumps({"conn_type": "kling", "host": host, "password": token}),
+            )
+        first, second = hook("kling_a"), hook("kling_b")
+        await first.aget_task("text2video", "1")
+        await second.aget_task("text2video", "1")
+        await first.aget_task("text2video", "1")
+        assert first._async_session is second._async_session  # one pool for the loop
+        await first.aclose()
+        await second.aclose()
+    finally:
+        recorder.stop()
+    assert [h["Authorization"] for h in recorder.headers] == [
+        "Bearer sk-account-a-1234",
+        "Bearer sk-account-b-5678",
+        "Bearer sk-account-a-1234",
+    ]
+    assert all("Cookie" not in headers for headers in recorder.headers)
 
 
 def test_secrets_never_reach_logs_or_errors(emulator, kling_conn, caplog, capfd):

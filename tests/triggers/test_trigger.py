@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from airflow_provider_kling.hooks.kling import KlingHook
 from airflow_provider_kling.retry import RetryPolicy
-from airflow_provider_kling.triggers.kling import KlingTaskTrigger
+from airflow_provider_kling.triggers.kling import KlingTaskTrigger, sleep_until_tick
 from tests.conftest import TOKEN
 
 EVENT_KEYS = {"status", "task_type", "task_id", "task", "message"}
@@ -161,6 +161,29 @@ async def test_initial_delay_postpones_the_first_query(emulator, kling_conn):
     assert event["status"] == "success"
     (query,) = task_requests(emulator, task_id)
     assert query["t"] - started >= 0.5 - TIMING_SLACK
+
+
+async def test_wake_ups_of_waits_started_apart_land_on_shared_ticks():
+    """Waits started at different moments wake on the same tick boundaries (one loop wake-up for all)."""
+    loop = asyncio.get_running_loop()
+    seconds, tick = 0.3, 0.2
+    woke: list[tuple[float, float]] = []
+
+    async def wait(offset: float) -> None:
+        await asyncio.sleep(offset)
+        start = loop.time()
+        await sleep_until_tick(seconds, tick)
+        woke.append((start, loop.time()))
+
+    await asyncio.gather(*(wait(offset) for offset in (0.0, 0.03, 0.07, 0.11, 0.16)))
+    for start, end in woke:
+        assert seconds <= end - start < seconds + tick + TIMING_SLACK
+        late = end - round(end / tick) * tick  # how far past a tick boundary of the loop clock it woke
+        assert -TIMING_SLACK <= late < 0.05
+    assert len({round(end / tick) for _, end in woke}) <= 2  # five waits, at most two wake-ups
+    start = loop.time()
+    await sleep_until_tick(0, tick)
+    assert loop.time() - start < TIMING_SLACK  # no delay asked, none added
 
 
 async def test_initial_delay_beyond_the_deadline_times_out_at_the_deadline(emulator, kling_conn):

@@ -125,6 +125,36 @@ class _Sampler:
 Record = Callable[[int, str], None]
 
 
+def _cost_figures(
+    spec: dict[str, Any],
+    kind: str,
+    wall: tuple[float, float],
+    cpu: tuple[float, float],
+    polls: int,
+    steady: tuple[float, int],
+    rss0: int,
+    sampler: _Sampler,
+) -> dict[str, Any]:
+    """The figures every run reports: CPU per poll (whole and steady), memory per trigger, sockets."""
+    steady_cpu, steady_polls = steady
+    return {
+        "kind": kind,
+        "n": spec["n"],
+        "tls": spec["url"].startswith("https"),
+        "poll_interval": spec["poll"],
+        "wall_seconds": round(wall[1] - wall[0], 2),
+        "cpu_seconds": round(cpu[1] - cpu[0], 3),
+        "polls": polls,
+        "cpu_per_poll": (cpu[1] - cpu[0]) / polls if polls else None,
+        "steady_polls": steady_polls,
+        "steady_cpu_per_poll": steady_cpu / steady_polls if steady_polls else None,
+        "rss_before_mib": rss0 / 2**20,
+        "rss_waiting_mib": sampler.rss_waiting / 2**20,
+        "bytes_per_trigger": (sampler.rss_waiting - rss0) / spec["n"] if sampler.samples else None,
+        "sockets_waiting": sampler.sockets_waiting,
+    }
+
+
 async def _measure(
     spec: dict[str, Any],
     kind: str,
@@ -168,21 +198,8 @@ async def _measure(
     latencies = [arrived[i][0] - (created + duration) for i, (_, created) in enumerate(tasks) if i in arrived]
     statuses = [status for _, status in arrived.values()]
     return {
-        "kind": kind,
-        "n": n,
-        "tls": url.startswith("https"),
-        "poll_interval": poll,
+        **_cost_figures(spec, kind, (t0, t1), (cpu0, cpu1), polls, (steady_cpu, steady_polls), rss0, sampler),
         "task_duration": duration,
-        "wall_seconds": round(t1 - t0, 2),
-        "cpu_seconds": round(cpu1 - cpu0, 3),
-        "polls": polls,
-        "cpu_per_poll": (cpu1 - cpu0) / polls if polls else None,
-        "steady_polls": steady_polls,
-        "steady_cpu_per_poll": steady_cpu / steady_polls if steady_polls else None,
-        "rss_before_mib": rss0 / 2**20,
-        "rss_waiting_mib": sampler.rss_waiting / 2**20,
-        "bytes_per_trigger": (sampler.rss_waiting - rss0) / n if sampler.samples else None,
-        "sockets_waiting": sampler.sockets_waiting,
         "events": len(arrived),
         "successes": statuses.count("success"),
         "missing": n - len(arrived),
@@ -298,20 +315,9 @@ async def _run_http(spec: dict[str, Any]) -> dict[str, Any]:
     polls = after["requests_total"] - before["requests_total"]
     steady_cpu, steady_polls = await steady
     return {
-        "kind": "http",
-        "n": n,
-        "tls": url.startswith("https"),
-        "poll_interval": poll,
-        "wall_seconds": round(t1 - t0, 2),
-        "cpu_seconds": round(cpu1 - cpu0, 3),
-        "polls": polls,
-        "cpu_per_poll": (cpu1 - cpu0) / polls if polls else None,
-        "steady_polls": steady_polls,
-        "steady_cpu_per_poll": steady_cpu / steady_polls if steady_polls else None,
-        "rss_before_mib": rss0 / 2**20,
-        "rss_waiting_mib": sampler.rss_waiting / 2**20,
-        "bytes_per_trigger": (sampler.rss_waiting - rss0) / n if sampler.samples else None,
-        "sockets_waiting": sampler.sockets_waiting,
+        **_cost_figures(
+            spec, "http", (t0, t1), (cpu0, cpu1), polls, (steady_cpu, steady_polls), rss0, sampler
+        ),
         "fired": fired,
     }
 

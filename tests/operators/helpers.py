@@ -1,8 +1,8 @@
 """Helpers for the operator tests: real loopback HTTP servers, real image files, DAG snippets.
 
-``LoopbackServer`` is an ``aiohttp.web`` app on 127.0.0.1 in its own thread. It records every request it
-receives; with ``upstream`` set it also forwards each request unchanged to that base URL (the emulator), so a
-test can see the exact bodies the operator sent while Kling's side still validates and answers them.
+``RequestRecorder`` is a ``tests.loopback.LoopbackServer`` that records every request it receives; with
+``upstream`` set it also forwards each request unchanged to that base URL (the emulator), so a test can see
+the exact bodies the operator sent while Kling's side still validates and answers them.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+
+from tests.loopback import LoopbackServer
 
 # Tests wait on emulator tasks that take about a second, not on the task types' realistic first delay.
 DAG_HEADER = (
@@ -52,62 +54,32 @@ def task_error(output: str) -> str:
     )
 
 
-class LoopbackServer:
-    """``with LoopbackServer(upstream=emulator.url) as server: ... server.url ... server.requests``."""
+class RequestRecorder:
+    """``with RequestRecorder(upstream=emulator.url) as server: ... server.url ... server.requests``."""
 
     def __init__(self, upstream: str | None = None) -> None:
         self.upstream = upstream.rstrip("/") if upstream else None
         self.requests: list[dict[str, Any]] = []
-        self.port = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
         self._lock = threading.Lock()
-        self._session: aiohttp.ClientSession | None = None
+        self._session: aiohttp.ClientSession | None = None  # created on the server's loop, on first use
+        self._server: LoopbackServer | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        assert self._server is not None
+        return self._server.url
 
-    def __enter__(self) -> LoopbackServer:
-        self._thread = threading.Thread(target=self._run, name="loopback-server", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(timeout=30) or not self.port:
-            raise RuntimeError("loopback server did not start")
+    def __enter__(self) -> RequestRecorder:
+        self._server = LoopbackServer(self._handle)
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            runner = loop.run_until_complete(self._start())
-        finally:
-            self._ready.set()
-        try:
-            loop.run_forever()
-        finally:
-            if self._session is not None:
-                loop.run_until_complete(self._session.close())
-            loop.run_until_complete(runner.cleanup())
-            loop.close()
-
-    async def _start(self) -> web.AppRunner:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0, shutdown_timeout=0.5).start()
-        self.port = int(runner.addresses[0][1])
-        self._session = aiohttp.ClientSession() if self.upstream else None
-        return runner
+        assert self._server is not None
+        if self._session is not None:
+            asyncio.run_coroutine_threadsafe(self._session.close(), self._server.loop).result(10)
+        self._server.stop()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
@@ -127,7 +99,8 @@ class LoopbackServer:
             self.requests.append(record)
         if self.upstream is None:
             return web.json_response({"ok": True})
-        assert self._session is not None
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
         headers = {k: v for k, v in request.headers.items() if k in ("Authorization", "Content-Type")}
         async with self._session.request(
             request.method, self.upstream + request.rel_url.raw_path_qs, data=raw or None, headers=headers

@@ -33,6 +33,7 @@ import asyncio
 import contextlib
 import gc
 import json
+import math
 import os
 import random
 import resource
@@ -249,23 +250,31 @@ async def _run_kling(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _run_floor(spec: dict[str, Any]) -> dict[str, Any]:
-    """Reference only: the same waits as a bare loop over one shared aiohttp session (no Airflow, no hook)."""
+    """Reference only: the same waits as a bare loop over one shared aiohttp session (no Airflow, no hook).
+
+    It wakes on the same ticks as the trigger (a tenth of the poll interval, at most 0.5 s; the formula is
+    repeated here so that this process never imports Airflow).
+    """
     import aiohttp
 
     url, poll = spec["url"], spec["poll"]
     rng = random.Random(spec["seed"])
     tasks = await _create_tasks(url, spec["n"])
     session = aiohttp.ClientSession(headers={"Authorization": f"Bearer {c.TOKEN}"})
+    loop, tick = asyncio.get_running_loop(), min(poll / 10, 0.5)
+
+    async def sleep(seconds: float) -> None:
+        await asyncio.sleep(math.ceil((loop.time() + seconds) / tick) * tick - loop.time())
 
     async def wait(i: int, task_id: str, record: Record) -> None:
-        await asyncio.sleep(rng.uniform(0, poll))
+        await sleep(rng.uniform(0, poll))
         while True:
             async with session.get(f"{url}/v1/videos/{TASK_TYPE}/{task_id}") as response:
                 task = json.loads(await response.read())["data"]
             if task["task_status"] in ("succeed", "failed"):
                 record(i, "success")
                 return
-            await asyncio.sleep(poll)
+            await sleep(poll)
 
     def start_waits(t0: float, record: Record) -> set[asyncio.Task[None]]:
         return {asyncio.create_task(wait(i, task_id, record)) for i, (task_id, _) in enumerate(tasks)}

@@ -195,11 +195,11 @@ async def _measure(
     await asyncio.gather(*running, return_exceptions=True)
     after = await _stats(url)
     polls = after["requests_total"] - before["requests_total"]
-    steady_cpu, steady_polls = await steady
+    steady_figures = await steady
     latencies = [arrived[i][0] - (created + duration) for i, (_, created) in enumerate(tasks) if i in arrived]
     statuses = [status for _, status in arrived.values()]
     return {
-        **_cost_figures(spec, kind, (t0, t1), (cpu0, cpu1), polls, (steady_cpu, steady_polls), rss0, sampler),
+        **_cost_figures(spec, kind, (t0, t1), (cpu0, cpu1), polls, steady_figures, rss0, sampler),
         "task_duration": duration,
         "events": len(arrived),
         "successes": statuses.count("success"),
@@ -322,11 +322,9 @@ async def _run_http(spec: dict[str, Any]) -> dict[str, Any]:
     await asyncio.sleep(0.5)
     after = await _stats(url)
     polls = after["requests_total"] - before["requests_total"]
-    steady_cpu, steady_polls = await steady
+    steady_figures = await steady
     return {
-        **_cost_figures(
-            spec, "http", (t0, t1), (cpu0, cpu1), polls, (steady_cpu, steady_polls), rss0, sampler
-        ),
+        **_cost_figures(spec, "http", (t0, t1), (cpu0, cpu1), polls, steady_figures, rss0, sampler),
         "fired": fired,
     }
 

@@ -2,6 +2,15 @@
 
 Merging is shallow: every key given replaces the current value of that field wholesale (a new ``faults``
 dict replaces the old one, a new ``fail_requests`` list replaces the pending queue).
+
+Fields of Kling's 2026 API:
+
+- ``strict_fields``: refuse (1201) create fields the emulator does not know, instead of ignoring them.
+- ``unit_charges`` / ``unit_list_price``: what tasks cost (rule in ``billing.py``); ``units_charged`` in
+  ``/emulator/stats`` adds up the charges of succeeded tasks.
+- ``resource_packs``: what ``GET /account/costs`` answers (``resource_pack_subscribe_infos`` entries);
+  ``costs_min_interval``: a second costs call of one account sooner than this many seconds answers 429 code
+  1302 (0 disables).
 """
 
 from __future__ import annotations
@@ -10,6 +19,12 @@ import copy
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
+
+from airflow_provider_kling.testing.billing import (
+    UNIT_CHARGE_KEYS,
+    default_resource_packs,
+    default_unit_charges,
+)
 
 DEFAULT_TOKEN = "sk-emulator-token"
 
@@ -32,6 +47,8 @@ class EmulatorConfig:
     submitted_seconds: float = 0.2
     task_duration: float = 1.0
     task_durations: dict[str, float] = field(default_factory=dict)
+    #: each task lasts its duration plus a seeded uniform draw in [0, spread): a batch ends spread out
+    task_duration_spread: float = 0.0
     fail_next: dict[str, Any] | None = None
     clock_offset: float = 0.0
     public_base_url: str | None = None
@@ -44,6 +61,11 @@ class EmulatorConfig:
     slow_seconds: float = 0.0
     callback_interval: float = 0.1
     callback_timeout: float = 5.0
+    strict_fields: bool = False
+    unit_charges: dict[str, float] = field(default_factory=default_unit_charges)
+    unit_list_price: float = 0.14
+    resource_packs: list[dict[str, Any]] = field(default_factory=default_resource_packs)
+    costs_min_interval: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -65,10 +87,23 @@ class EmulatorConfig:
         """Catch typos early: a silently ignored fault rate makes a test pass for the wrong reason."""
         _number(self.submitted_seconds, "submitted_seconds", minimum=0)
         _number(self.task_duration, "task_duration", minimum=0)
+        _number(self.task_duration_spread, "task_duration_spread", minimum=0)
         _number(self.clock_offset, "clock_offset")
         _number(self.slow_seconds, "slow_seconds", minimum=0)
         _number(self.callback_interval, "callback_interval", minimum=0.001)
         _number(self.callback_timeout, "callback_timeout", minimum=0.001)
+        _number(self.unit_list_price, "unit_list_price", minimum=0)
+        _number(self.costs_min_interval, "costs_min_interval", minimum=0)
+        if not isinstance(self.strict_fields, bool):
+            raise ValueError("strict_fields must be true or false")
+        if not isinstance(self.unit_charges, dict) or not set(UNIT_CHARGE_KEYS) <= set(self.unit_charges):
+            raise ValueError(f"unit_charges must be an object with at least {', '.join(UNIT_CHARGE_KEYS)}")
+        for name, value in self.unit_charges.items():
+            _number(value, f"unit_charges[{name}]", minimum=0)
+        if not isinstance(self.resource_packs, list) or not all(
+            isinstance(p, dict) and isinstance(p.get("resource_pack_name"), str) for p in self.resource_packs
+        ):
+            raise ValueError("resource_packs must be a list of objects with a resource_pack_name")
         if not isinstance(self.api_tokens, list) or not all(isinstance(t, str) for t in self.api_tokens):
             raise ValueError("api_tokens must be a list of strings")
         if not isinstance(self.access_keys, dict) or not all(

@@ -18,6 +18,8 @@ import asyncio
 import contextlib
 import heapq
 import json
+import random
+import re
 import time
 import uuid
 from collections import Counter, deque
@@ -28,15 +30,26 @@ from typing import Any
 
 from aiohttp import web
 
-from airflow_provider_kling.testing.auth import check_auth
+from airflow_provider_kling.testing.auth import account_of, check_auth
+from airflow_provider_kling.testing.billing import charge, select_packs
 from airflow_provider_kling.testing.callbacks import CallbackDispatcher
 from airflow_provider_kling.testing.config import AUTH_FIELDS, EmulatorConfig
 from airflow_provider_kling.testing.faults import CODE_MESSAGES, Fault, FaultInjector, status_for_code
 from airflow_provider_kling.testing.media import mp4_parts, png_parts, zero_chunks
-from airflow_provider_kling.testing.tasks import EXTEND_DURATION, TASK_TYPES, Task, pool_of, render_task
-from airflow_provider_kling.testing.validation import validate_create
+from airflow_provider_kling.testing.tasks import (
+    EXTEND_DURATION,
+    TASK_TYPES,
+    WATERMARK_SUFFIX,
+    Task,
+    pool_of,
+    render_task,
+)
+from airflow_provider_kling.testing.validation import Invalid, validate_create
 
 PREFIXES = ("/v1", "/kling/v1")
+#: Paths outside Kling's API: result files (public, like a CDN) and the emulator's own controls.
+UNAUTHENTICATED_PREFIXES = ("/media/", "/emulator/")
+MEDIA_NAME = re.compile(rf"(\d+)({WATERMARK_SUFFIX})?\.(mp4|png)")
 REQUEST_LOG_SIZE = 2000
 HTML_PAGE = (
     "<html><head><title>{status} Bad Gateway</title></head><body><center><h1>{status} Bad Gateway</h1>"
@@ -81,6 +94,7 @@ class Stats:
         self.media_requests = 0
         self.callbacks_sent = 0
         self.callbacks_failed = 0
+        self.costs_requests = 0
         self.request_log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
 
     def to_dict(self) -> dict[str, Any]:
@@ -104,6 +118,7 @@ class KlingEmulator:
         self.config.validate()
         self._initial = self.config.copy()
         self._faults = FaultInjector(self.config.seed)
+        self._durations = random.Random(self.config.seed)  # its own stream: spreads never move faults
         self._next_id = int.from_bytes(uuid.uuid4().bytes[:8]) % (9 * 10**17 - 10**12) + 10**17
         self._callbacks = CallbackDispatcher(lambda: self.config, self.now, self._count_callback)
         self._clear()
@@ -116,6 +131,7 @@ class KlingEmulator:
         self._videos: dict[str, Task] = {}
         self._pool_heap: dict[str, list[tuple[float, int]]] = {"video": [], "image": []}
         self._pool_used: dict[str, int] = {"video": 0, "image": 0}
+        self._last_costs_call: dict[str, float] = {}
         self._callbacks.clear()
 
     def _count_callback(self, delivered: bool) -> None:
@@ -134,6 +150,7 @@ class KlingEmulator:
         self.config = self.config.merged(updates)
         if "seed" in updates:
             self._faults.reseed(self.config.seed)
+            self._durations.seed(self.config.seed)
         return self.config.to_dict()
 
     def reset(self) -> None:
@@ -141,12 +158,19 @@ class KlingEmulator:
         auth = {name: getattr(self.config, name) for name in AUTH_FIELDS}
         self.config = self._initial.merged(auth)
         self._faults.reseed(self.config.seed)
+        self._durations.seed(self.config.seed)
         self._clear()
 
     def stats_dict(self) -> dict[str, Any]:
         out = self.stats.to_dict()
         now = self.now()
         out["tasks_by_status"] = dict(Counter(task.status(now) for task in self._tasks.values()))
+        by_type: dict[str, float] = {}
+        for task in self._tasks.values():
+            if task.status(now) == "succeed":
+                by_type[task.task_type] = by_type.get(task.task_type, 0.0) + task.units
+        out["units_charged"] = round(sum(by_type.values()), 6)
+        out["units_charged_by_type"] = {name: round(units, 6) for name, units in by_type.items()}
         return out
 
     def task_snapshot(self, task_id: str, base_url: str = "") -> dict[str, Any] | None:
@@ -162,6 +186,7 @@ class KlingEmulator:
             app.router.add_post(prefix + "/{action}/{action2}", self._create_handler)
             app.router.add_get(prefix + "/{action}/{action2}", self._list_handler)
             app.router.add_get(prefix + "/{action}/{action2}/{task_id}", self._query_handler)
+        app.router.add_get("/account/costs", self._costs_handler)
         app.router.add_get("/media/{task_id}/{name}", self._media_handler)
         app.router.add_post("/emulator/config", self._config_handler)
         app.router.add_get("/emulator/config", self._config_handler)
@@ -299,16 +324,18 @@ class KlingEmulator:
             body: Any = json.loads(raw)
         except ValueError:
             body = None
-        if isinstance(body, dict) and isinstance(body.get("external_task_id"), str):
-            self.stats.creates_by_external_id[body["external_task_id"]] += 1
+        external = body.get("external_task_id") if isinstance(body, dict) else None
+        if external and isinstance(external, str):
+            self.stats.creates_by_external_id[external] += 1
         answer, fault = self._pre(request, "create")
         if answer is not None:
             return answer
         if body is None:
             return self._error(request, 1201, "invalid parameter: request body must be valid JSON")
-        message = validate_create(task_type, body, self._video_ready)
-        if message is not None:
-            return self._error(request, 1201, message)
+        try:
+            body = validate_create(task_type, body, self, strict=self.config.strict_fields)
+        except Invalid as exc:
+            return self._error(request, 1201, f"invalid parameter: {exc}")
         external_id = body.get("external_task_id")
         if external_id is not None and external_id in self._by_external_id:
             return self._error(request, 1201, "external_task_id already exists")
@@ -366,13 +393,43 @@ class KlingEmulator:
         now, base = self.now(), self._base_url(request)
         return self._ok(request, [render_task(t, now, base) for t in reversed(tasks[start : max(end, 0)])])
 
+    async def _costs_handler(self, request: web.Request) -> web.StreamResponse:
+        """``GET /account/costs`` (§8): the account's resource packs, at most one call per second."""
+        self.stats.costs_requests += 1
+        answer, _ = self._pre(request, "query")
+        if answer is not None:
+            return answer
+        now = self.now()
+        account = account_of(request.headers.get("Authorization"))
+        last = self._last_costs_call.get(account)
+        if last is not None and now - last < self.config.costs_min_interval:
+            return self._error(request, 1302, CODE_MESSAGES[1302])
+        self._last_costs_call[account] = now
+        bounds: dict[str, int] = {}
+        for name in ("start_time", "end_time"):
+            value = request.query.get(name, "").strip()
+            if not value.isdigit():
+                return self._error(request, 1201, f"invalid parameter: {name} must be a Unix time in ms")
+            bounds[name] = int(value)
+        if bounds["start_time"] > bounds["end_time"]:
+            return self._error(request, 1201, "invalid parameter: start_time must not be after end_time")
+        pack_name = request.query.get("resource_pack_name") or None
+        packs = select_packs(self.config.resource_packs, bounds["start_time"], bounds["end_time"], pack_name)
+        return self._ok(request, {"code": 0, "msg": "SUCCEED", "resource_pack_subscribe_infos": packs})
+
     async def _unknown_handler(self, request: web.Request) -> web.StreamResponse:
+        """Kling checks credentials before routing: a bad token gets 401 on any API path, known or not."""
+        if self.config.require_auth and not request.path.startswith(UNAUTHENTICATED_PREFIXES):
+            error = check_auth(request.headers.get("Authorization"), self.config, self.now())
+            if error is not None:
+                return self._error(request, error[0], error[1])
         message = f"invalid request: no such method or path {request.method} {request.path}"
         return self._error(request, 1202, message)
 
     # ---- tasks ----------------------------------------------------------------------------------------
 
-    def _video_ready(self, video_id: str) -> bool:
+    def video_ready(self, video_id: str) -> bool:
+        """For the create rules: ``video_id`` names a video of an earlier task that has succeeded."""
         task = self._videos.get(video_id)
         return task is not None and task.status(self.now()) == "succeed"
 
@@ -387,6 +444,8 @@ class KlingEmulator:
         durations = cfg.task_durations
         default = durations.get(f"{TASK_TYPES[task_type]}/{task_type}", cfg.task_duration)
         duration = float(durations.get(task_type, default))
+        if cfg.task_duration_spread:
+            duration += self._durations.uniform(0, cfg.task_duration_spread)
         fail_message: str | None = None
         if cfg.fail_next and int(cfg.fail_next.get("count", 1)) > 0:
             fail_message = str(cfg.fail_next.get("message", "task failed"))
@@ -399,6 +458,16 @@ class KlingEmulator:
         video_duration = str(body.get("duration") or "5") if is_video else None
         if task_type == "video-extend":
             video_duration = EXTEND_DURATION
+        outputs = slots if task_type == "generations" else 1
+        units = charge(
+            cfg.unit_charges,
+            task_type,
+            TASK_TYPES[task_type],
+            str(body.get("mode") or "std"),
+            float(video_duration or 0),
+            outputs,
+        )
+        watermark = body.get("watermark_info")
         task = Task(
             task_id=task_id,
             task_type=task_type,
@@ -409,10 +478,13 @@ class KlingEmulator:
             external_task_id=body.get("external_task_id"),
             callback_url=body.get("callback_url"),
             base_url=base_url,
-            outputs=slots if task_type == "generations" else 1,
+            outputs=outputs,
             duration=video_duration,
             video_ids=video_ids,
             parent=self._videos.get(body["video_id"]) if task_type == "video-extend" else None,
+            units=units,
+            list_price=units * cfg.unit_list_price,
+            watermark=watermark["enabled"] if isinstance(watermark, dict) else None,
         )
         self._tasks[task_id] = task
         self._by_type[task_type].append(task)
@@ -433,12 +505,13 @@ class KlingEmulator:
         """Serve a result file; no auth, like a CDN URL. Large sizes are streamed as header + zeros."""
         self.stats.media_requests += 1
         task = self._tasks.get(request.match_info["task_id"])
-        index, _, ext = request.match_info["name"].partition(".")
+        name = MEDIA_NAME.fullmatch(request.match_info["name"])
         if (
             task is None
-            or not index.isdigit()
-            or int(index) >= task.outputs
-            or ext != ("mp4" if task.is_video else "png")
+            or name is None
+            or int(name[1]) >= task.outputs
+            or (name[2] is not None and not task.watermark)
+            or name[3] != ("mp4" if task.is_video else "png")
             or task.status(self.now()) != "succeed"
         ):
             return self._error(request, 1203, "media not found")

@@ -141,6 +141,23 @@ def test_real_time_progression_and_per_type_durations(server: EmulatorServer, ap
     assert images[2]["url"].endswith(f"/media/{image}/2.png")
 
 
+def test_duration_spread_is_seeded_and_bounded(server: EmulatorServer, api: Api) -> None:
+    def durations() -> list[float]:
+        ids = [api.created_id("text2video", {"prompt": f"p{i}"}) for i in range(20)]
+        jump(server, 3600)  # every task has ended: updated_at is its end
+        tasks = [api.data("text2video", task_id) for task_id in ids]
+        return [(task["updated_at"] - task["created_at"]) / 1000 for task in tasks]
+
+    server.configure(task_duration=5, task_duration_spread=40, seed=7)
+    first = durations()
+    assert all(5 <= d < 45 for d in first) and max(first) - min(first) > 10, first
+    server.configure(seed=7)
+    again = durations()  # the same seed spreads a batch the same way (to the millisecond of the stamps)
+    assert all(abs(a - b) <= 0.002 for a, b in zip(again, first, strict=True)), (again, first)
+    server.configure(task_duration_spread=0)
+    assert set(durations()) == {5.0}
+
+
 def test_gateway_prefix_external_id_and_task_type_isolation(server: EmulatorServer) -> None:
     gateway, direct = Api(server, prefix="/kling/v1"), Api(server)
     task_id = gateway.created_id("image2video", {"image": IMAGE_URL, "external_task_id": "ext-i2v"})

@@ -1,8 +1,10 @@
 """Image inputs: pass URLs through, read local/object-storage files, and check content before paying.
 
 Kling takes an http(s) URL or raw Base64 without a ``data:`` prefix; jpg/jpeg/png, at most 10 MB, at least
-300 px per side, aspect ratio between 1:2.5 and 2.5:1. Files are read here and sent as Base64, so users can
-point at ``/data/cat.png`` or ``s3://bucket/cat.png``. Never log the Base64 itself.
+300 px per side, and for some fields an aspect ratio between 1:2.5 and 2.5:1 (the spec's ``Image.ratio``
+says which). Files are read here and sent as Base64, so users can point at ``/data/cat.png`` or
+``s3://bucket/cat.png``. Never log the Base64, and never quote a file's bytes in an error: an image field can
+be set from ``dag_run.conf``, and the worker can read files its user should not see.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ import binascii
 import os
 import re
 import struct
+from collections.abc import Callable
 from typing import Any
 
+from airflow_provider_kling.checks import Image, visit_field_images
 from airflow_provider_kling.exceptions import KlingValidationError
-from airflow_provider_kling.payloads import IMAGE_FIELDS
+from airflow_provider_kling.spec import get_task_type
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MIN_SIDE_PX = 300
@@ -49,8 +53,11 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
-def check_image_bytes(field: str, data: bytes) -> None:
-    """Format (png/jpeg), size and, where the header tells, dimensions and aspect ratio."""
+def check_image_bytes(field: str, data: bytes, ratio: str | None = "reject") -> str | None:
+    """Format (png/jpeg), size and, where the header tells, dimensions and aspect ratio.
+
+    Returns a warning when the aspect ratio is off for a field whose ratio rule is uncertain (``"warn"``).
+    """
     if len(data) > MAX_IMAGE_BYTES:
         raise KlingValidationError(f"{field} must be at most 10 MB; got {len(data)} bytes")
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -58,18 +65,20 @@ def check_image_bytes(field: str, data: bytes) -> None:
     elif data.startswith(b"\xff\xd8"):
         size = _jpeg_size(data)
     else:
-        raise KlingValidationError(f"{field} must be a JPEG or PNG image; got {data[:8]!r}...")
+        raise KlingValidationError(f"{field} must be a JPEG or PNG image; its content is neither")
     if size is None:
-        return
+        return None
     width, height = size
     if min(width, height) < MIN_SIDE_PX:
         raise KlingValidationError(
             f"{field} must be at least {MIN_SIDE_PX} px per side; got {width}x{height}"
         )
-    if max(width, height) / max(1, min(width, height)) > MAX_ASPECT:
-        raise KlingValidationError(
-            f"{field} aspect ratio must be between 1:2.5 and 2.5:1; got {width}x{height}"
-        )
+    if ratio is not None and max(width, height) / max(1, min(width, height)) > MAX_ASPECT:
+        message = f"{field} aspect ratio must be between 1:2.5 and 2.5:1; got {width}x{height}"
+        if ratio == "reject":
+            raise KlingValidationError(message)
+        return f"{message} (sources disagree whether Kling enforces this for {field}; sending it)"
+    return None
 
 
 def _is_base64_image(value: str) -> bool:
@@ -102,7 +111,7 @@ def _read(field: str, location: str) -> bytes:
         return handle.read(MAX_IMAGE_BYTES + 1)
 
 
-def resolve_image(field: str, value: str) -> str:
+def resolve_image(field: str, value: str, ratio: str | None, warn: Callable[[str], None]) -> str:
     """What to send for one image field: the URL as is, or checked Base64 of the image's bytes."""
     value = value.strip()
     if value.startswith(("http://", "https://")):
@@ -111,34 +120,29 @@ def resolve_image(field: str, value: str) -> str:
         value = value.partition(",")[2]
     elif _is_path(value):
         data = _read(field, value)
-        check_image_bytes(field, data)
+        _warn_if(check_image_bytes(field, data, ratio), warn)
         return base64.b64encode(data).decode("ascii")
     if not _BASE64.match(value):
         raise KlingValidationError(
-            f"{field} must be an http(s) URL, raw Base64, or an existing local or object-storage path; "
-            f"got {value[:60]!r}"
+            f"{field} must be an http(s) URL, raw Base64, or an existing local or object-storage path"
         )
     try:
         data = base64.b64decode(value, validate=False)
     except (binascii.Error, ValueError):
         raise KlingValidationError(f"{field} is not valid Base64") from None
-    check_image_bytes(field, data)
+    _warn_if(check_image_bytes(field, data, ratio), warn)
     return re.sub(r"\s+", "", value)
 
 
-def resolve_images(body: dict[str, Any]) -> dict[str, Any]:
-    """Resolve every image field of a validated create body, nested lists included."""
-    resolved = dict(body)
-    for field in IMAGE_FIELDS & resolved.keys():
-        resolved[field] = resolve_image(field, resolved[field])
-    if "image_list" in resolved:
-        resolved["image_list"] = [
-            {"image": resolve_image(f"image_list[{i}].image", item["image"])}
-            for i, item in enumerate(resolved["image_list"])
-        ]
-    if "dynamic_masks" in resolved:
-        resolved["dynamic_masks"] = [
-            {**mask, "mask": resolve_image(f"dynamic_masks[{i}].mask", mask["mask"])}
-            for i, mask in enumerate(resolved["dynamic_masks"])
-        ]
-    return resolved
+def _warn_if(message: str | None, warn: Callable[[str], None]) -> None:
+    if message is not None:
+        warn(message)
+
+
+def resolve_images(task_type: str, body: dict[str, Any], warn: Callable[[str], None]) -> dict[str, Any]:
+    """Resolve every image input of a validated create body (nested ones included), as the spec marks them."""
+
+    def visit(where: str, value: Any, check: Image) -> Any:
+        return resolve_image(where, value, check.ratio, warn) if isinstance(value, str) else value
+
+    return visit_field_images(get_task_type(task_type).all_fields, body, "", visit)

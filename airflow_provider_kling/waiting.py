@@ -1,8 +1,7 @@
-"""How a wait on a Kling task ends, shared by the trigger, the sensor (all modes) and the operators.
+"""How the operators and the sensor wait for a Kling task, and how a wait's event becomes the task's outcome.
 
-A wait ends in exactly one event ``{"status", "task_type", "task_id", "task", "message"}`` whose status is
-one of ``EVENT_STATUSES``; ``complete_wait`` turns it into the Airflow outcome. Light on purpose: DAG files
-import it through the operator and sensor modules.
+The event itself is defined in ``protocol.py``, which the trigger shares; this module is the worker side.
+Light on purpose: DAG files import it through the operator and sensor modules.
 """
 
 from __future__ import annotations
@@ -17,48 +16,17 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_kling.exceptions import KlingError
-from airflow_provider_kling.task_types import get_task_type, result_urls
+from airflow_provider_kling.protocol import EVENT_STATUSES, KLING_TASK_XCOM_KEY
+from airflow_provider_kling.results import AudioFormat, result_urls
+from airflow_provider_kling.spec import get_task_type
 
 if TYPE_CHECKING:
     from airflow_provider_kling.triggers.kling import KlingTaskTrigger
 
-DEFAULT_WAIT_TIMEOUT = 2 * 60 * 60
-DEFAULT_POLL_INTERVAL = 10.0
-DEFAULT_MAX_CONSECUTIVE_FAILURES = 10
-RUNNING_STATUSES = frozenset({"submitted", "processing"})
-EVENT_STATUSES = frozenset({"success", "failed", "timeout", "error"})
-KLING_TASK_XCOM_KEY = "kling_task"
 
-
-def make_event(
-    status: str, task_type: str, task_id: str, message: str, task: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """An event payload: plain JSON, no secrets."""
-    return {"status": status, "task_type": task_type, "task_id": task_id, "task": task, "message": message}
-
-
-def event_for_task(task_type: str, task: dict[str, Any]) -> dict[str, Any] | None:
-    """The terminal event for a polled task object, or ``None`` while Kling is still working on it."""
-    task_id = str(task.get("task_id"))
-    status = task.get("task_status")
-    if status in RUNNING_STATUSES:
-        return None
-    if status == "succeed":
-        return make_event("success", task_type, task_id, f"Kling task {task_id} succeeded", task)
-    if status == "failed":
-        reason = task.get("task_status_msg") or "(Kling gave no reason)"
-        return make_event("failed", task_type, task_id, f"Kling task {task_id} failed: {reason}", task)
-    return make_event(
-        "error",
-        task_type,
-        task_id,
-        f"Kling task {task_id} has an unknown task_status {status!r} (expected submitted, processing, "
-        "succeed or failed)",
-        task,
-    )
-
-
-def complete_wait(context: Any, event: Any, *, soft_fail: bool = False) -> list[str]:
+def complete_wait(
+    context: Any, event: Any, *, soft_fail: bool = False, audio_format: AudioFormat = "mp3"
+) -> list[str]:
     """Turn a wait's event into the task result: the result URLs (and the ``kling_task`` XCom), or raise.
 
     ``failed`` raises ``AirflowFailException`` (an Airflow retry cannot change a failed generation),
@@ -71,7 +39,7 @@ def complete_wait(context: Any, event: Any, *, soft_fail: bool = False) -> list[
     if status == "success":
         task = event.get("task") or {}
         context["ti"].xcom_push(key=KLING_TASK_XCOM_KEY, value=task)
-        return result_urls(event["task_type"], task)
+        return result_urls(task, audio_format)
     if soft_fail and status in ("failed", "timeout"):
         raise AirflowSkipException(f"{message} (soft_fail is set, so the task is skipped)")
     if status == "failed":
@@ -84,7 +52,8 @@ def complete_wait(context: Any, event: Any, *, soft_fail: bool = False) -> list[
 class KlingWaitMixin:
     """What the sensor and the operators share about waiting: timing, the trigger they defer to, the resume.
 
-    ``poll_interval``/``initial_delay`` of ``None`` mean the task type's defaults (see ``KlingTaskType``).
+    ``poll_interval``/``initial_delay`` of ``None`` mean the task type's defaults (see
+    ``spec.KlingTaskType``).
     """
 
     kling_task_type: str
@@ -93,6 +62,7 @@ class KlingWaitMixin:
     initial_delay: float | None
     max_consecutive_failures: int
     soft_fail: bool = False
+    audio_format: AudioFormat = "mp3"
 
     def wait_timing(self, task: dict[str, Any]) -> tuple[float, float]:
         """``(poll_interval, first_wait)`` for a task the worker has just created or checked.
@@ -124,4 +94,4 @@ class KlingWaitMixin:
 
     def execute_complete(self, context: Any, event: Any = None) -> list[str]:
         """Resume after the trigger fired: URLs on success, the matching exception otherwise."""
-        return complete_wait(context, event, soft_fail=self.soft_fail)
+        return complete_wait(context, event, soft_fail=self.soft_fail, audio_format=self.audio_format)

@@ -23,6 +23,9 @@ _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="kling-tests-airflow-"))
 os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_AIRFLOW_HOME / "dags")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+# Our operators follow Airflow's [operators] default_deferrable (false in a stock install); the suites test the
+# deferrable path by default, as a deployment that waits in the triggerer would run it.
+os.environ["AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE"] = "True"
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}"
 os.environ.pop("AIRFLOW_CONN_KLING_DEFAULT", None)
 (_AIRFLOW_HOME / "dags").mkdir()

@@ -1,69 +1,102 @@
 """Operators that create Kling tasks, safely: validated input, idempotent submission, queueing on 1303.
 
 ``KlingCreateTaskOperator`` does the work for any task type; the typed operators below only spell out each
-task type's fields as keyword arguments. Heavy modules (the hook: requests, aiohttp, PyJWT) are imported
-when a task runs, never when a DAG file is parsed.
+task type's fields as keyword arguments, as ``spec.py`` lists them (a test keeps the two equal). Heavy modules
+(the hook: requests, aiohttp, PyJWT) are imported when a task runs, never when a DAG file is parsed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator
+from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator, conf
 
+from airflow_provider_kling import options
+from airflow_provider_kling.checks import fail, is_unset, validate_task_id
 from airflow_provider_kling.exceptions import KlingError, KlingRateLimitError, KlingValidationError
 from airflow_provider_kling.links import KlingResultLink
-from airflow_provider_kling.payloads import validate_payload
-from airflow_provider_kling.retry import RetryPolicy
-from airflow_provider_kling.task_types import get_task_type
-from airflow_provider_kling.waiting import (
+from airflow_provider_kling.payloads import (
+    check_extra_fields,
+    declared_names,
+    merge_extra_fields,
+    validate_payload,
+)
+from airflow_provider_kling.protocol import (
     DEFAULT_MAX_CONSECUTIVE_FAILURES,
     DEFAULT_WAIT_TIMEOUT,
-    KlingWaitMixin,
-    complete_wait,
+    KLING_TASK_ID_XCOM_KEY,
     event_for_task,
     make_event,
 )
+from airflow_provider_kling.results import AudioFormat
+from airflow_provider_kling.retry import RetryPolicy
+from airflow_provider_kling.spec import get_task_type
+from airflow_provider_kling.waiting import KlingWaitMixin, complete_wait
 
 if TYPE_CHECKING:
     from airflow_provider_kling.hooks.kling import KlingHook
 
-KLING_TASK_ID_XCOM_KEY = "kling_task_id"
 DEFAULT_SUBMIT_TIMEOUT = 60 * 60
+#: Airflow's convention for every deferrable operator: ``[operators] default_deferrable`` (read at import).
+DEFAULT_DEFERRABLE = conf.getboolean("operators", "default_deferrable", fallback=True)
 
 
-def _is_templated(value: Any) -> bool:
+def is_templated(value: Any) -> bool:
     """Whether a value is only known after rendering (a Jinja string, an XComArg, ...)."""
     if isinstance(value, str):
         return "{{" in value or "{%" in value
     if isinstance(value, Mapping):
-        return any(_is_templated(v) for v in value.values())
+        return any(is_templated(v) for v in value.values())
     if isinstance(value, list | tuple):
-        return any(_is_templated(v) for v in value)
+        return any(is_templated(v) for v in value)
     return not isinstance(value, int | float | bool | type(None))
+
+
+def _is_deferred_value(value: Any) -> bool:
+    """A whole argument that is a template or an XComArg (not a literal with templates inside)."""
+    return not isinstance(value, Mapping | list | tuple) and is_templated(value)
+
+
+def _as_mapping(name: str, value: Any) -> dict[str, Any]:
+    """A rendered mapping argument; a JSON object string (``{{ ... | tojson }}``) is accepted too."""
+    if is_unset(value):
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise fail(name, value, "a mapping of Kling request fields (or a JSON object)") from None
+    if not isinstance(value, Mapping):
+        raise fail(name, value, "a mapping of Kling request fields")
+    return dict(value)
 
 
 class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
     """Create a Kling task of any type and (by default) wait for it without holding a worker slot.
 
-    XCom: ``kling_task_id`` right after submission; then ``return_value`` = the result URLs and
-    ``kling_task`` = the whole task object (or, with ``wait_for_completion=False``, ``return_value`` = the
-    task id, ready for ``KlingTaskSensor(kling_task_id=op.output)``).
+    XCom: ``kling_task_id`` right after submission; then ``return_value`` = the result URLs (videos, images,
+    audio in that order) and ``kling_task`` = the whole task object (or, with ``wait_for_completion=False``,
+    ``return_value`` = the task id, ready for ``KlingTaskSensor(kling_task_id=op.output)``).
 
     Never pays twice: each attempt creates with an ``external_task_id`` derived from (dag_id, task_id,
     run_id, map_index, try), and a retry first looks up the earlier attempts' ids, re-attaching to a task that
     is still running or succeeded. Kling's concurrency limit (1303) or rate limit (1302) does not fail the
     task: it resubmits with exponential backoff (deferred, when ``deferrable``) until ``submit_timeout``.
 
-    :param task_type: Kling task type (stored as ``kling_task_type``; templated).
-    :param payload: the create request's fields (templated); validated before anything is sent.
+    :param task_type: Kling task type (stored as ``kling_task_type``; templated), e.g. ``text2video``.
+    :param payload: the create request's fields as Kling spells them (templated; a mapping, an XComArg or a
+        template rendering to a JSON object); validated before anything is sent (docs/kling-api.md).
+    :param extra_fields: fields Kling added after this release (templated): merged into the body, only
+        type-checked; setting a field both here and in ``payload`` (or a keyword argument) is an error.
     :param kling_conn_id: the ``kling`` connection.
     :param wait_for_completion: wait for the generation and push its URLs (default), or return the task id.
-    :param deferrable: wait and queue in the triggerer (default) instead of on a worker.
+    :param deferrable: wait and queue in the triggerer instead of on a worker (default: Airflow's
+        ``[operators] default_deferrable``).
     :param poll_interval: seconds between status polls (default: the task type's, e.g. 14 s for videos).
     :param timeout: seconds to wait for the generation before failing with a timeout.
     :param initial_delay: seconds before the first poll (default: the task type's, e.g. 30 s for videos).
@@ -71,10 +104,11 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
     :param submit_timeout: how long to keep resubmitting while the account's concurrency is full.
     :param submit_retry_delay: first wait before resubmitting after 1302/1303 (doubles, jittered, ≤ 2 min).
     :param max_consecutive_failures: transient poll failures in a row before the wait gives up.
+    :param audio_format: which audio URL goes into ``return_value``: ``mp3`` (``url_mp3``) or ``wav``.
     """
 
-    template_fields: Sequence[str] = ("kling_task_type", "payload", "external_task_id")
-    template_fields_renderers: ClassVar[dict[str, str]] = {"payload": "json"}
+    template_fields: Sequence[str] = ("kling_task_type", "payload", "extra_fields", "external_task_id")
+    template_fields_renderers: ClassVar[dict[str, str]] = {"payload": "json", "extra_fields": "json"}
     operator_extra_links = (KlingResultLink(),)
     ui_color = "#d2e3fc"
 
@@ -82,10 +116,11 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
         self,
         *,
         task_type: str,
-        payload: Mapping[str, Any] | None = None,
+        payload: Any = None,
+        extra_fields: Any = None,
         kling_conn_id: str = "kling_default",
         wait_for_completion: bool = True,
-        deferrable: bool = True,
+        deferrable: bool = DEFAULT_DEFERRABLE,
         poll_interval: float | None = None,
         timeout: float = DEFAULT_WAIT_TIMEOUT,
         initial_delay: float | None = None,
@@ -93,39 +128,52 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
         submit_timeout: float = DEFAULT_SUBMIT_TIMEOUT,
         submit_retry_delay: float = 5.0,
         max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES,
+        audio_format: AudioFormat = "mp3",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.kling_task_type = task_type
-        self.payload = dict(payload or {})
-        # An external_task_id inside the payload is the user's own idempotency key: never replace it.
-        payload_external_id = self.payload.pop("external_task_id", None)
-        if external_task_id is None:
-            external_task_id = payload_external_id
+        self.payload = {} if payload is None else payload
+        self.extra_fields = extra_fields
         self.kling_conn_id = kling_conn_id
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
-        self.poll_interval = poll_interval
-        self.timeout = timeout
-        self.initial_delay = initial_delay
+        self.poll_interval = options.optional_seconds(
+            "poll_interval", poll_interval, minimum=options.MIN_INTERVAL
+        )
+        self.timeout = options.seconds("timeout", timeout, above=True)
+        self.initial_delay = options.optional_seconds("initial_delay", initial_delay)
         self.external_task_id = external_task_id
-        self.submit_timeout = submit_timeout
-        self.submit_retry_delay = submit_retry_delay
-        self.max_consecutive_failures = max_consecutive_failures
-        for name, value in (("poll_interval", poll_interval), ("timeout", timeout)):
-            if value is not None and value <= 0:
-                raise ValueError(f"{name} must be > 0; got {value!r}")
-        if not _is_templated(task_type):
-            get_task_type(task_type)
-            fields = self._request_fields()  # external_task_id is a template field too
-            templated = {field for field, value in fields.items() if _is_templated(value)}
-            validate_payload(task_type, fields, templated=templated)
+        self.submit_timeout = options.seconds("submit_timeout", submit_timeout)
+        self.submit_retry_delay = options.seconds(
+            "submit_retry_delay", submit_retry_delay, minimum=options.MIN_INTERVAL
+        )
+        self.max_consecutive_failures = options.count("max_consecutive_failures", max_consecutive_failures)
+        if audio_format not in ("mp3", "wav"):
+            raise fail("audio_format", audio_format, "mp3 or wav")
+        self.audio_format = audio_format
+        self._check_literals()
 
-    def _request_fields(self) -> dict[str, Any]:
-        fields = dict(self.payload)
-        if self.external_task_id is not None:
-            fields["external_task_id"] = self.external_task_id
-        return fields
+    def _check_literals(self) -> None:
+        """Validate what is known while the DAG file is parsed; templates and XComArgs wait for rendering."""
+        if not is_templated(self.kling_task_type):
+            get_task_type(self.kling_task_type)
+        if self.external_task_id is not None and not is_templated(self.external_task_id):
+            validate_task_id(self.external_task_id, "external_task_id")
+        payload_known = isinstance(self.payload, Mapping)
+        if not payload_known and not _is_deferred_value(self.payload):
+            raise fail("payload", self.payload, "a mapping of Kling request fields, an XComArg or a template")
+        extra_known = self.extra_fields is None or isinstance(self.extra_fields, Mapping)
+        if not extra_known and not _is_deferred_value(self.extra_fields):
+            raise fail("extra_fields", self.extra_fields, "a mapping of field names to JSON values")
+        extra = {} if self.extra_fields is None else self.extra_fields
+        if isinstance(extra, Mapping) and not is_templated(extra):
+            check_extra_fields(extra)
+        if payload_known and extra_known and not is_templated(self.kling_task_type):
+            fields = (
+                merge_extra_fields(self.payload, extra) if not is_templated(extra) else dict(self.payload)
+            )
+            validate_payload(self.kling_task_type, fields, skip=is_templated, declared=declared_names(extra))
 
     @cached_property
     def hook(self) -> KlingHook:
@@ -135,10 +183,19 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
 
     # -- submission ---------------------------------------------------------------------------------------
 
+    def _user_external_id(self) -> str | None:
+        """The user's own idempotency key (argument, else the payload's), once rendered; ``""`` is unset."""
+        if not is_unset(self.external_task_id):
+            return str(self.external_task_id)
+        payload = self.payload if isinstance(self.payload, Mapping) else {}
+        value = payload.get("external_task_id")
+        return None if is_unset(value) else str(value)
+
     def _external_ids(self, context: Any) -> list[str]:
         """This attempt's external id first, then the earlier attempts' (newest first) to look up."""
-        if self.external_task_id:
-            return [self.external_task_id]
+        user_id = self._user_external_id()
+        if user_id:
+            return [user_id]
         ti = context["ti"]
         key = f"{ti.dag_id}|{ti.task_id}|{ti.run_id}|{getattr(ti, 'map_index', -1)}"
         digest = hashlib.sha256(key.encode()).hexdigest()[:24]
@@ -149,10 +206,13 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
         from airflow_provider_kling.images import resolve_images
 
         try:
-            body = validate_payload(
-                self.kling_task_type, {**self.payload, "external_task_id": external_task_id}
-            )
-            return resolve_images(body)
+            self.payload = _as_mapping("payload", self.payload)
+            extra = check_extra_fields(_as_mapping("extra_fields", self.extra_fields))
+            fields = merge_extra_fields({**self.payload, "external_task_id": external_task_id}, extra)
+            body, warnings = validate_payload(self.kling_task_type, fields, declared=declared_names(extra))
+            for warning in warnings:
+                self.log.warning("Kling %s request: %s", self.kling_task_type, warning)
+            return resolve_images(self.kling_task_type, body, self.log.warning)
         except (KlingValidationError, ValueError) as err:
             raise AirflowFailException(f"Invalid Kling {self.kling_task_type} request: {err}") from err
 
@@ -171,9 +231,10 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
         return None
 
     def execute(self, context: Any) -> Any:
+        get_task_type(self.kling_task_type)
         external_ids = self._external_ids(context)
         body = self._request_body(external_ids[0])
-        earlier = external_ids if self.external_task_id else external_ids[1:]
+        earlier = external_ids if self._user_external_id() else external_ids[1:]
         task = self._reattach(earlier)
         if task is None:
             return self._submit(context, body, time.time() + self.submit_timeout, attempt=0)
@@ -240,7 +301,7 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
             self.defer(trigger=trigger, method_name="execute_complete")
         if event is None:
             event = self._poll(task)
-        return complete_wait(context, event)
+        return complete_wait(context, event, audio_format=self.audio_format)
 
     def _poll(self, task: dict[str, Any]) -> dict[str, Any]:
         """Wait on the worker (``deferrable=False``) until the task ends or the timeout passes."""
@@ -265,18 +326,22 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
             time.sleep(min(poll, left))
 
 
-def _fields(**fields: Any) -> dict[str, Any]:
-    """The request fields a user set (``None`` means not set, so it is not sent)."""
-    return {name: value for name, value in fields.items() if value is not None}
+def request_fields(task_type: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """A typed operator's request body from its keyword arguments (``locals()``): the spec's fields that are
+    set, with Kling's ``input`` object filled in where the type has one."""
+    spec = get_task_type(task_type)
+    return spec.nest(
+        {name: arguments[name] for name in spec.kwarg_names if not is_unset(arguments.get(name))}
+    )
 
 
 class KlingTextToVideoOperator(KlingCreateTaskOperator):
-    """Generate a video from a prompt (``text2video``)."""
+    """Generate a video from a prompt (``text2video``), single-shot or multi-shot (``multi_prompt``)."""
 
     def __init__(
         self,
         *,
-        prompt: str,
+        prompt: str | None = None,
         negative_prompt: str | None = None,
         model_name: str | None = None,
         cfg_scale: float | None = None,
@@ -285,22 +350,16 @@ class KlingTextToVideoOperator(KlingCreateTaskOperator):
         duration: int | str | None = None,
         camera_control: dict[str, Any] | None = None,
         sound: str | None = None,
+        multi_shot: bool | None = None,
+        shot_type: str | None = None,
+        multi_prompt: list[dict[str, Any]] | None = None,
+        element_list: list[dict[str, Any]] | None = None,
+        voice_list: list[dict[str, Any]] | None = None,
+        watermark_info: dict[str, Any] | None = None,
         callback_url: str | None = None,
         **kwargs: Any,
     ) -> None:
-        payload = _fields(
-            prompt=prompt,
-            negative_prompt=negative_prompt,
-            model_name=model_name,
-            cfg_scale=cfg_scale,
-            mode=mode,
-            aspect_ratio=aspect_ratio,
-            duration=duration,
-            camera_control=camera_control,
-            sound=sound,
-            callback_url=callback_url,
-        )
-        super().__init__(task_type="text2video", payload=payload, **kwargs)
+        super().__init__(task_type="text2video", payload=request_fields("text2video", locals()), **kwargs)
 
 
 class KlingImageToVideoOperator(KlingCreateTaskOperator):
@@ -317,27 +376,20 @@ class KlingImageToVideoOperator(KlingCreateTaskOperator):
         cfg_scale: float | None = None,
         mode: str | None = None,
         duration: int | str | None = None,
+        sound: str | None = None,
         static_mask: str | None = None,
         dynamic_masks: list[dict[str, Any]] | None = None,
         camera_control: dict[str, Any] | None = None,
+        multi_shot: bool | None = None,
+        shot_type: str | None = None,
+        multi_prompt: list[dict[str, Any]] | None = None,
+        element_list: list[dict[str, Any]] | None = None,
+        voice_list: list[dict[str, Any]] | None = None,
+        watermark_info: dict[str, Any] | None = None,
         callback_url: str | None = None,
         **kwargs: Any,
     ) -> None:
-        payload = _fields(
-            image=image,
-            image_tail=image_tail,
-            prompt=prompt,
-            negative_prompt=negative_prompt,
-            model_name=model_name,
-            cfg_scale=cfg_scale,
-            mode=mode,
-            duration=duration,
-            static_mask=static_mask,
-            dynamic_masks=dynamic_masks,
-            camera_control=camera_control,
-            callback_url=callback_url,
-        )
-        super().__init__(task_type="image2video", payload=payload, **kwargs)
+        super().__init__(task_type="image2video", payload=request_fields("image2video", locals()), **kwargs)
 
 
 class KlingMultiImageToVideoOperator(KlingCreateTaskOperator):
@@ -346,8 +398,8 @@ class KlingMultiImageToVideoOperator(KlingCreateTaskOperator):
     def __init__(
         self,
         *,
-        image_list: list[Any],
-        prompt: str,
+        image_list: list[Any] | None = None,
+        prompt: str | None = None,
         negative_prompt: str | None = None,
         model_name: str | None = None,
         mode: str | None = None,
@@ -356,17 +408,9 @@ class KlingMultiImageToVideoOperator(KlingCreateTaskOperator):
         callback_url: str | None = None,
         **kwargs: Any,
     ) -> None:
-        payload = _fields(
-            image_list=image_list,
-            prompt=prompt,
-            negative_prompt=negative_prompt,
-            model_name=model_name,
-            mode=mode,
-            duration=duration,
-            aspect_ratio=aspect_ratio,
-            callback_url=callback_url,
+        super().__init__(
+            task_type="multi-image2video", payload=request_fields("multi-image2video", locals()), **kwargs
         )
-        super().__init__(task_type="multi-image2video", payload=payload, **kwargs)
 
 
 class KlingExtendVideoOperator(KlingCreateTaskOperator):
@@ -375,21 +419,14 @@ class KlingExtendVideoOperator(KlingCreateTaskOperator):
     def __init__(
         self,
         *,
-        video_id: str,
+        video_id: str | None = None,
         prompt: str | None = None,
         negative_prompt: str | None = None,
         cfg_scale: float | None = None,
         callback_url: str | None = None,
         **kwargs: Any,
     ) -> None:
-        payload = _fields(
-            video_id=video_id,
-            prompt=prompt,
-            negative_prompt=negative_prompt,
-            cfg_scale=cfg_scale,
-            callback_url=callback_url,
-        )
-        super().__init__(task_type="video-extend", payload=payload, **kwargs)
+        super().__init__(task_type="video-extend", payload=request_fields("video-extend", locals()), **kwargs)
 
 
 class KlingImageGenerationOperator(KlingCreateTaskOperator):
@@ -398,7 +435,7 @@ class KlingImageGenerationOperator(KlingCreateTaskOperator):
     def __init__(
         self,
         *,
-        prompt: str,
+        prompt: str | None = None,
         negative_prompt: str | None = None,
         model_name: str | None = None,
         image: str | None = None,
@@ -408,23 +445,11 @@ class KlingImageGenerationOperator(KlingCreateTaskOperator):
         resolution: str | None = None,
         n: int | None = None,
         aspect_ratio: str | None = None,
+        watermark_info: dict[str, Any] | None = None,
         callback_url: str | None = None,
         **kwargs: Any,
     ) -> None:
-        payload = _fields(
-            prompt=prompt,
-            negative_prompt=negative_prompt,
-            model_name=model_name,
-            image=image,
-            image_reference=image_reference,
-            image_fidelity=image_fidelity,
-            human_fidelity=human_fidelity,
-            resolution=resolution,
-            n=n,
-            aspect_ratio=aspect_ratio,
-            callback_url=callback_url,
-        )
-        super().__init__(task_type="generations", payload=payload, **kwargs)
+        super().__init__(task_type="generations", payload=request_fields("generations", locals()), **kwargs)
 
 
 class KlingVirtualTryOnOperator(KlingCreateTaskOperator):
@@ -433,13 +458,14 @@ class KlingVirtualTryOnOperator(KlingCreateTaskOperator):
     def __init__(
         self,
         *,
-        human_image: str,
+        human_image: str | None = None,
         cloth_image: str | None = None,
         model_name: str | None = None,
         callback_url: str | None = None,
         **kwargs: Any,
     ) -> None:
-        payload = _fields(
-            human_image=human_image, cloth_image=cloth_image, model_name=model_name, callback_url=callback_url
+        super().__init__(
+            task_type="kolors-virtual-try-on",
+            payload=request_fields("kolors-virtual-try-on", locals()),
+            **kwargs,
         )
-        super().__init__(task_type="kolors-virtual-try-on", payload=payload, **kwargs)

@@ -11,18 +11,24 @@ from airflow.providers.common.compat.sdk import (
     AirflowSkipException,
     BaseSensorOperator,
     PokeReturnValue,
+    conf,
 )
 
+from airflow_provider_kling import options
+from airflow_provider_kling.checks import fail, validate_task_id
 from airflow_provider_kling.exceptions import KlingError
-from airflow_provider_kling.task_types import get_task_type, validate_task_id
-from airflow_provider_kling.waiting import (
+from airflow_provider_kling.protocol import (
     DEFAULT_MAX_CONSECUTIVE_FAILURES,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_WAIT_TIMEOUT,
-    KlingWaitMixin,
-    complete_wait,
     event_for_task,
 )
+from airflow_provider_kling.results import AudioFormat
+from airflow_provider_kling.spec import TASK_TYPES, get_task_type
+from airflow_provider_kling.waiting import KlingWaitMixin, complete_wait
+
+#: Airflow's convention for every deferrable sensor: ``[operators] default_deferrable`` (read at import).
+DEFAULT_DEFERRABLE = conf.getboolean("operators", "default_deferrable", fallback=True)
 
 if TYPE_CHECKING:
     from airflow_provider_kling.hooks.kling import KlingHook
@@ -36,13 +42,15 @@ class KlingTaskSensor(KlingWaitMixin, BaseSensorOperator):
     (skipped with ``soft_fail=True``); the deadline (``timeout`` seconds) raises ``AirflowSensorTimeout``.
 
     :param kling_task_id: the Kling task id (templated; e.g. an upstream operator's ``.output``).
-    :param task_type: the Kling task type (templated; stored as ``kling_task_type``).
+    :param task_type: the Kling task type (required; templated; stored as ``kling_task_type``).
     :param kling_conn_id: the ``kling`` connection.
-    :param deferrable: wait in the triggerer instead of holding a worker slot (default ``True``).
+    :param deferrable: wait in the triggerer instead of holding a worker slot (default: Airflow's
+        ``[operators] default_deferrable``).
     :param poke_interval: seconds between polls (default: the task type's, e.g. 14 s for videos).
     :param initial_delay: seconds after the task's creation before the trigger's first poll (default: the
         task type's, e.g. 30 s for videos).
     :param max_consecutive_failures: transient poll failures in a row before the trigger gives up.
+    :param audio_format: which audio URL goes into ``return_value``: ``mp3`` (``url_mp3``) or ``wav``.
     """
 
     template_fields: Sequence[str] = ("kling_task_id", "kling_task_type")
@@ -52,28 +60,40 @@ class KlingTaskSensor(KlingWaitMixin, BaseSensorOperator):
         self,
         *,
         kling_task_id: str,
-        task_type: str = "text2video",
+        task_type: str | None = None,
         kling_conn_id: str = "kling_default",
-        deferrable: bool = True,
+        deferrable: bool = DEFAULT_DEFERRABLE,
         poke_interval: float | None = None,
         timeout: float = DEFAULT_WAIT_TIMEOUT,
         initial_delay: float | None = None,
         max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES,
+        audio_format: AudioFormat = "mp3",
         **kwargs: Any,
     ) -> None:
+        if task_type is None:
+            raise KlingError(
+                "KlingTaskSensor needs task_type=... (the type the task was created as), one of "
+                + ", ".join(TASK_TYPES)
+            )
         # The base class needs a number now; a templated task type falls back to the generic interval.
         literal_type = "{{" not in str(task_type)
         default_poke = get_task_type(task_type).poll_interval if literal_type else DEFAULT_POLL_INTERVAL
+        poke_interval = options.optional_seconds("poke_interval", poke_interval, minimum=options.MIN_INTERVAL)
         super().__init__(
-            poke_interval=default_poke if poke_interval is None else poke_interval, timeout=timeout, **kwargs
+            poke_interval=default_poke if poke_interval is None else poke_interval,
+            timeout=options.seconds("timeout", timeout, above=True),
+            **kwargs,
         )
         self.poll_interval = poke_interval
         self.kling_task_id = kling_task_id
         self.kling_task_type = task_type
         self.kling_conn_id = kling_conn_id
         self.deferrable = deferrable
-        self.initial_delay = initial_delay
-        self.max_consecutive_failures = max_consecutive_failures
+        self.initial_delay = options.optional_seconds("initial_delay", initial_delay)
+        self.max_consecutive_failures = options.count("max_consecutive_failures", max_consecutive_failures)
+        if audio_format not in ("mp3", "wav"):
+            raise fail("audio_format", audio_format, "mp3 or wav")
+        self.audio_format = audio_format
 
     @cached_property
     def hook(self) -> KlingHook:
@@ -94,7 +114,7 @@ class KlingTaskSensor(KlingWaitMixin, BaseSensorOperator):
         task, event = self._check()
         if event is not None:
             self.log.info("Kling task %s already finished: %s", self.kling_task_id, event["message"])
-            return complete_wait(context, event, soft_fail=self.soft_fail)
+            return complete_wait(context, event, soft_fail=self.soft_fail, audio_format=self.audio_format)
         trigger = self.wait_trigger(task, timeout=self.timeout)
         self.defer(trigger=trigger, method_name="execute_complete")
 
@@ -122,6 +142,5 @@ class KlingTaskSensor(KlingWaitMixin, BaseSensorOperator):
         _, event = self._check()
         if event is None:
             return False
-        return PokeReturnValue(
-            is_done=True, xcom_value=complete_wait(context, event, soft_fail=self.soft_fail)
-        )
+        urls = complete_wait(context, event, soft_fail=self.soft_fail, audio_format=self.audio_format)
+        return PokeReturnValue(is_done=True, xcom_value=urls)

@@ -13,13 +13,13 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_kling.exceptions import KlingError
 from airflow_provider_kling.hooks.kling import KlingHook
-from airflow_provider_kling.retry import RetryPolicy
-from airflow_provider_kling.waiting import (
+from airflow_provider_kling.protocol import (
     DEFAULT_MAX_CONSECUTIVE_FAILURES,
     DEFAULT_POLL_INTERVAL,
     event_for_task,
     make_event,
 )
+from airflow_provider_kling.retry import RetryPolicy
 
 #: Wake-ups are rounded up to a multiple of a tick of the loop clock: a tenth of the poll interval, at most
 #: this many seconds. A triggerer running thousands of waits then wakes once per tick for all the polls due in
@@ -70,8 +70,10 @@ class KlingTaskTrigger(BaseTrigger):
         backoff_max: float = 60.0,
     ) -> None:
         super().__init__()
-        if poll_interval <= 0:
-            raise ValueError(f"poll_interval must be > 0; got {poll_interval}")
+        if not (math.isfinite(poll_interval) and poll_interval > 0):
+            raise ValueError(f"poll_interval must be a finite number > 0; got {poll_interval}")
+        if deadline is not None and not math.isfinite(deadline):
+            raise ValueError(f"deadline must be finite epoch seconds or None; got {deadline}")
         if max_consecutive_failures < 1:
             raise ValueError(f"max_consecutive_failures must be >= 1; got {max_consecutive_failures}")
         self.task_type = task_type

@@ -261,7 +261,9 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
         while True:
             try:
                 # 1302/1303 come straight back here, to be waited out deferred rather than on this worker.
-                task = self.hook.create_task(self.kling_task_type, body, retry_rate_limits=False)
+                task = self.hook.create_task(
+                    self.kling_task_type, body, retry_rate_limits=False, validate=False
+                )
             except KlingRateLimitError as err:
                 wait = max(self.submit_retry_delay, backoff.delay(attempt, err))
                 attempt += 1

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from airflow.providers.common.compat.sdk import AirflowException
 
+from airflow_provider_kling.redaction import redact_url
+
 
 class KlingError(AirflowException):
     """Base of every error this provider raises about Kling."""
@@ -88,6 +90,38 @@ class KlingServerError(KlingApiError):
 
 class KlingResponseError(KlingApiError):
     """An answer that is not Kling's envelope: HTML pages, truncated JSON, gateway ``{"error": …}`` bodies."""
+
+
+class KlingMalformedResponseError(KlingResponseError):
+    """The body could not be decoded as JSON (HTML error page, truncated or too deeply nested answer)."""
+
+
+class KlingDownloadError(KlingError):
+    """Fetching a result file failed; the host is a CDN or storage, not Kling's API, so there is no code.
+
+    ``network`` marks failures on the wire (refused, dropped, cut short): those, 5xx and 429 are transient.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        problem: str,
+        *,
+        http_status: int | None = None,
+        network: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        self.url = redact_url(url)
+        self.http_status = http_status
+        self.network = network
+        self.retry_after = retry_after
+        status = f" (HTTP {http_status})" if http_status is not None else ""
+        super().__init__(f"Downloading {self.url} failed{status}: {problem}")
+
+    @property
+    def transient(self) -> bool:
+        status = self.http_status or 0
+        return self.network or status >= 500 or status == 429
 
 
 _CODE_CLASSES: tuple[tuple[range, type[KlingApiError]], ...] = (

@@ -1,6 +1,7 @@
 """Turn one HTTP answer into Kling's ``data`` object or the right ``KlingApiError``.
 
-Sync and async transports both hand their raw answer here, so there is one parser for every path.
+Sync and async transports both hand their raw answer here, so there is one parser for every path. Every
+piece of server text that goes into a message passes through the connection's ``Redactor`` first.
 """
 
 from __future__ import annotations
@@ -13,15 +14,21 @@ from typing import Any
 
 from airflow_provider_kling.exceptions import (
     KlingApiError,
+    KlingMalformedResponseError,
     KlingResponseError,
     error_class_for_code,
 )
+from airflow_provider_kling.redaction import Redactor
 
+#: Kling's answers are a few KB; a page of 500 tasks stays far below this. Larger answers are not read.
+MAX_ANSWER_BYTES = 10 * 1024 * 1024
 _EXCERPT_CHARS = 200
-
-
-class KlingMalformedResponseError(KlingResponseError):
-    """The body could not be decoded as JSON (HTML error page, truncated answer)."""
+_MESSAGE_CHARS = 500
+# Redact a window this much longer than the excerpt, so a secret straddling its end leaves no prefix behind.
+_REDACT_MARGIN = 4096
+_NO_SECRETS = Redactor()
+_ASCII_SECONDS = re.compile(r"[0-9]{1,9}")
+_ASCII_CODE = re.compile(r"-?[0-9]{1,9}")
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -29,55 +36,81 @@ def parse_retry_after(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if _ASCII_SECONDS.fullmatch(value):  # str.isdigit() also accepts "²", which float() refuses
         return float(value)
     try:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time())
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
 
 
-def excerpt(body: bytes | str) -> str:
-    """A short single-line excerpt of a body for error messages."""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    text = re.sub(r"\s+", " ", text).strip()
-    return text[:_EXCERPT_CHARS] + ("…" if len(text) > _EXCERPT_CHARS else "")
+def excerpt(body: bytes | str, redact: Redactor = _NO_SECRETS, limit: int = _EXCERPT_CHARS) -> str:
+    """A short single-line excerpt of server text for error messages, secrets redacted."""
+    window = body[: limit + _REDACT_MARGIN]
+    text = window.decode("utf-8", "replace") if isinstance(window, bytes) else window
+    text = re.sub(r"\s+", " ", redact(text)).strip()
+    return text[:limit] + ("…" if len(text) > limit or len(body) > len(window) else "")
 
 
-def parse_response(http_status: int, body: bytes, retry_after: str | None = None) -> Any:
-    """Return the envelope's ``data`` or raise the error the answer means."""
+def answer_too_large(http_status: int) -> KlingResponseError:
+    """The error for an answer cut off at ``MAX_ANSWER_BYTES`` (the transports stop reading there)."""
+    return KlingResponseError(
+        f"answer is larger than {MAX_ANSWER_BYTES // 2**20} MiB; not reading it", http_status=http_status
+    )
+
+
+def _business_code(value: Any) -> int | None:
+    """Kling sends ``code`` as an integer; some gateways document it as a string (``"0"``, ``"1303"``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _ASCII_CODE.fullmatch(value.strip()):
+        return int(value)
+    return None
+
+
+def parse_response(
+    http_status: int, body: bytes, retry_after: str | None = None, redact: Redactor = _NO_SECRETS
+) -> Any:
+    """Return the envelope's ``data`` or raise the error the answer means.
+
+    ``redact`` removes the connection's secrets from any server text quoted in the error.
+    """
     wait = parse_retry_after(retry_after)
     try:
         document = json.loads(body)
     except ValueError:
         raise KlingMalformedResponseError(
-            f"answer is not JSON: {excerpt(body) or '(empty body)'}",
+            f"answer is not JSON: {excerpt(body, redact) or '(empty body)'}",
             http_status=http_status,
             retry_after=wait,
         ) from None
+    except RecursionError:
+        raise KlingMalformedResponseError(
+            "answer is JSON nested too deeply to decode", http_status=http_status, retry_after=wait
+        ) from None
     if not isinstance(document, dict):
         raise KlingResponseError(
-            f"answer is not a JSON object: {excerpt(body)}", http_status=http_status, retry_after=wait
+            f"answer is not a JSON object: {excerpt(body, redact)}", http_status=http_status, retry_after=wait
         )
     gateway_error = document.get("error")
     if isinstance(gateway_error, dict) and "code" not in document:
-        kind = gateway_error.get("type") or gateway_error.get("code") or "error"
-        message = str(gateway_error.get("message") or excerpt(body))
+        kind = excerpt(str(gateway_error.get("type") or gateway_error.get("code") or "error"), redact)
+        message = excerpt(str(gateway_error.get("message") or ""), redact, _MESSAGE_CHARS)
         cls = error_class_for_code(None, http_status)
         raise (cls if cls is not KlingApiError else KlingResponseError)(
-            f"gateway {kind}: {message}", http_status=http_status, retry_after=wait
+            f"gateway {kind}: {message or excerpt(body, redact)}", http_status=http_status, retry_after=wait
         )
-    code = document.get("code")
-    if not isinstance(code, int) or isinstance(code, bool):
+    code = _business_code(document.get("code"))
+    if code is None:
         raise KlingResponseError(
-            f"answer has no business code: {excerpt(body)}", http_status=http_status, retry_after=wait
+            f"answer has no business code: {excerpt(body, redact)}", http_status=http_status, retry_after=wait
         )
     request_id = document.get("request_id")
-    request_id = str(request_id) if request_id is not None else None
+    request_id = excerpt(str(request_id), redact) if request_id is not None else None
     if code != 0 or http_status >= 400:
         cls = error_class_for_code(code if code != 0 else None, http_status)
         raise cls(
-            str(document.get("message") or "(no message)"),
+            excerpt(str(document.get("message") or "(no message)"), redact, _MESSAGE_CHARS),
             code=code,
             http_status=http_status,
             request_id=request_id,
@@ -85,9 +118,45 @@ def parse_response(http_status: int, body: bytes, retry_after: str | None = None
         )
     if "data" not in document or document["data"] is None:
         raise KlingResponseError(
-            f"answer has code 0 but no data: {excerpt(body)}",
+            f"answer has code 0 but no data: {excerpt(body, redact)}",
             code=code,
             http_status=http_status,
             request_id=request_id,
         )
     return document["data"]
+
+
+def _kind(value: Any) -> str:
+    return "a list" if isinstance(value, list) else f"a {type(value).__name__}"
+
+
+def task_object(data: Any) -> dict[str, Any]:
+    """Check that ``data`` is a task object whose fields callers index into (types only, never contents).
+
+    A decodable answer of the wrong shape will not improve on asking again, so it is not retried. The task id
+    becomes a string (Kling's are ~18 digits: never a float).
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("task_id"), str | int):
+        raise KlingResponseError(
+            f"answer's data is not a task object (it is {_kind(data)} without a task_id)"
+        )
+    for key, expected in (
+        ("task_status", str),
+        ("task_status_msg", str),
+        ("task_result", dict),
+        ("task_info", dict),
+    ):
+        value = data.get(key)
+        if value is not None and not isinstance(value, expected):
+            raise KlingResponseError(
+                f"answer's {key} is {_kind(value)}, expected {'a string' if expected is str else 'an object'}"
+            )
+    data["task_id"] = str(data["task_id"])
+    return data
+
+
+def task_list(data: Any) -> list[dict[str, Any]]:
+    """Check a list answer's ``data``: a list of task objects."""
+    if not isinstance(data, list):
+        raise KlingResponseError(f"list answer's data is not a list (it is {_kind(data)})")
+    return [task_object(item) for item in data]

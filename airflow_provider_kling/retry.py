@@ -7,12 +7,13 @@ from dataclasses import dataclass
 
 from airflow_provider_kling.exceptions import (
     KlingConcurrencyLimitError,
+    KlingDownloadError,
+    KlingMalformedResponseError,
     KlingRateLimitError,
     KlingResponseError,
     KlingServerError,
     KlingTransportError,
 )
-from airflow_provider_kling.responses import KlingMalformedResponseError
 
 DEFAULT_MAX_RETRIES = 5
 
@@ -41,7 +42,12 @@ class RetryPolicy:
             raise ValueError(f"max_retries must be >= 0; got {self.max_retries}")
 
     def is_retryable(self, error: BaseException) -> bool:
-        """1302, 1303, 5000-5002, HTTP 5xx/429 without a code, undecodable bodies, transport failures."""
+        """1302, 1303, 5000-5002, HTTP 5xx/429 without a code, undecodable bodies, transport failures.
+
+        A download is retried on 5xx, 429 and network failures only: its host is not Kling's API.
+        """
+        if isinstance(error, KlingDownloadError):
+            return error.transient
         if isinstance(error, KlingRateLimitError):
             return self.retry_rate_limits
         if isinstance(error, KlingTransportError | KlingServerError):

@@ -23,7 +23,6 @@ from airflow_provider_kling.exceptions import (
     KlingApiError,
     KlingError,
     KlingInvalidRequestError,
-    KlingResponseError,
     KlingTokenExpiredError,
     KlingTransportError,
 )
@@ -39,7 +38,7 @@ from airflow_provider_kling.hooks.sessions import (
     cached_settings,
     release_session,
 )
-from airflow_provider_kling.responses import parse_response
+from airflow_provider_kling.responses import parse_response, task_list, task_object
 from airflow_provider_kling.retry import DEFAULT_MAX_RETRIES, RetryPolicy
 from airflow_provider_kling.task_types import KlingTaskType, get_task_type, validate_task_id
 
@@ -85,13 +84,6 @@ class _KlingAuth(requests.auth.AuthBase):
 def _external_id(task: Any) -> str | None:
     info = task.get("task_info") if isinstance(task, dict) else None
     return info.get("external_task_id") if isinstance(info, dict) else None
-
-
-def _as_task(data: Any) -> dict[str, Any]:
-    if not isinstance(data, dict) or not isinstance(data.get("task_id"), str | int):
-        raise KlingResponseError(f"answer's data is not a task object: {str(data)[:200]}")
-    data["task_id"] = str(data["task_id"])
-    return data
 
 
 def _page_params(page_num: int, page_size: int) -> dict[str, str]:
@@ -322,7 +314,8 @@ class KlingHook(HttpHook):
         attempt = 0
         while True:
             try:
-                task = _as_task((yield from self._call(_Send("POST", task_type.path, body=payload), policy)))
+                created = yield from self._call(_Send("POST", task_type.path, body=payload), policy)
+                task = task_object(created)
                 self.log.info(
                     "Created Kling %s task: task_id=%s external_task_id=%s",
                     task_type.name,
@@ -365,15 +358,12 @@ class KlingHook(HttpHook):
             return existing
 
     def _get(self, task_type: KlingTaskType, task_id: str) -> Plan[dict[str, Any]]:
-        task = _as_task((yield from self._call(_Send("GET", f"{task_type.path}/{task_id}"))))
+        task = task_object((yield from self._call(_Send("GET", f"{task_type.path}/{task_id}"))))
         self.log.debug("Kling %s task %s is %s", task_type.name, task_id, task.get("task_status"))
         return task
 
     def _list(self, task_type: KlingTaskType, params: dict[str, str]) -> Plan[list[dict[str, Any]]]:
-        data = yield from self._call(_Send("GET", task_type.path, params=params))
-        if not isinstance(data, list):
-            raise KlingResponseError(f"list answer's data is not a list: {str(data)[:200]}")
-        return [_as_task(item) for item in data]
+        return task_list((yield from self._call(_Send("GET", task_type.path, params=params))))
 
     def _find(self, task_type: KlingTaskType, external_id: str) -> Plan[dict[str, Any] | None]:
         try:
@@ -383,7 +373,7 @@ class KlingHook(HttpHook):
                 raise
             task = None
         if _external_id(task) == external_id:
-            return _as_task(task)
+            return task_object(task)
         for page in range(1, SCAN_MAX_PAGES + 1):
             tasks = yield from self._list(task_type, _page_params(page, SCAN_PAGE_SIZE))
             for candidate in tasks:

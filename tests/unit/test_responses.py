@@ -9,7 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from airflow_provider_kling import exceptions as exc
-from airflow_provider_kling.responses import KlingMalformedResponseError, parse_response, parse_retry_after
+from airflow_provider_kling.exceptions import KlingMalformedResponseError
+from airflow_provider_kling.redaction import Redactor
+from airflow_provider_kling.responses import parse_response, parse_retry_after, task_object
 from airflow_provider_kling.retry import RetryPolicy
 
 
@@ -103,7 +105,6 @@ def test_gateway_error_on_400_is_a_response_error():
     [
         (b"[1, 2]", "not a JSON object"),
         (b'{"message": "hi"}', "no business code"),
-        (b'{"code": "0", "data": {}}', "no business code"),
         (b'{"code": 0, "message": "SUCCEED"}', "code 0 but no data"),
         (b'{"code": 0, "data": null}', "code 0 but no data"),
         (b"", "empty body"),
@@ -165,3 +166,126 @@ def test_any_json_gives_data_or_a_kling_api_error(status, doc):
         assert str(err)
     else:
         assert isinstance(doc, dict) and doc["code"] == 0 and status < 400 and data is doc["data"] is not None
+
+
+# -- hardening (issue 12, items 3 and 12; Kling's API as it is in 2026: string codes) ----------------------
+
+TOKEN = "sk-gw-token-5f1e2d3c4b5a69788796"
+SECRET = "sk-secret-0a9b8c7d6e5f4a3b2c1d"
+JWT = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJhay10ZXN0IiwiZXhwIjoxNzAwMDAwMDAwfQ."
+    "c2lnbmF0dXJlLXRoYXQtbG9va3MtcmVhbC0xMjM0NTY"
+)
+
+
+@pytest.mark.parametrize("value", ["\u00b2", "\u0663", "\uff11\uff12", "3.5", "-1", "1e3", " 7 x"])
+def test_retry_after_takes_only_ascii_digits(value):
+    assert parse_retry_after(value) is None
+
+
+@given(value=st.text(max_size=40))
+def test_any_retry_after_header_gives_seconds_or_none(value):
+    seconds = parse_retry_after(value)
+    assert seconds is None or seconds >= 0
+
+
+def test_a_unicode_digit_retry_after_is_ignored_not_a_crash():
+    with pytest.raises(exc.KlingRateLimitError) as info:
+        parse_response(429, body(code=1302, message="too fast"), retry_after="\u00b2")
+    assert info.value.retry_after is None
+
+
+@pytest.mark.parametrize(
+    ("code", "cls"), [("1303", exc.KlingConcurrencyLimitError), (" 1002 ", exc.KlingAuthError)]
+)
+def test_string_business_codes_are_integers(code, cls):
+    with pytest.raises(cls) as info:
+        parse_response(429, body(code=code, message="as a string"))
+    assert info.value.code == int(code)
+
+
+def test_string_code_zero_is_success():
+    assert parse_response(200, body(code="0", message="SUCCEED", data={"task_id": "1"})) == {"task_id": "1"}
+
+
+@pytest.mark.parametrize("code", ["zero", "1.0", "", "\u0661\u0660\u0660\u0660", True])
+def test_codes_that_are_not_integers_are_still_refused(code):
+    with pytest.raises(exc.KlingResponseError, match="no business code"):
+        parse_response(200, body(code=code, data={}))
+
+
+@pytest.mark.parametrize("raw", [b"[" * 100_000, b'{"a":' * 100_000])
+def test_deeply_nested_json_is_a_malformed_answer_not_a_recursion_error(raw):
+    with pytest.raises(exc.KlingMalformedResponseError, match="nested too deeply") as info:
+        parse_response(200, raw)
+    assert RetryPolicy().is_retryable(info.value)
+
+
+def test_malformed_response_error_lives_in_exceptions():
+    assert issubclass(exc.KlingMalformedResponseError, exc.KlingResponseError)
+    with pytest.raises(exc.KlingMalformedResponseError):
+        parse_response(502, b"<html>")
+
+
+def _gateway_page(*values):
+    echo = "".join(f"<p>Authorization: Bearer {v}</p><p>raw: {v}</p>" for v in values)
+    return f"<html><h1>400 Bad Request</h1>{echo}</html>".encode()
+
+
+@pytest.mark.parametrize("value", [TOKEN, SECRET, JWT])
+def test_secrets_echoed_by_a_gateway_are_redacted_from_the_excerpt(value):
+    redact = Redactor([TOKEN, SECRET])
+    with pytest.raises(exc.KlingMalformedResponseError) as info:
+        parse_response(400, _gateway_page(value), redact=redact)
+    text = str(info.value)
+    assert "400 Bad Request" in text and "***" in text
+    assert value not in text and value[:12] not in text
+
+
+def test_a_jwt_is_redacted_even_without_knowing_the_secrets():
+    with pytest.raises(exc.KlingMalformedResponseError) as info:
+        parse_response(502, _gateway_page(JWT))
+    assert JWT.split(".")[1] not in str(info.value)
+
+
+def test_a_secret_at_the_excerpt_boundary_leaves_no_prefix():
+    page = b"x" * 190 + TOKEN.encode() + b" tail"
+    with pytest.raises(exc.KlingMalformedResponseError) as info:
+        parse_response(502, page, redact=Redactor([TOKEN]))
+    assert TOKEN[:8] not in str(info.value)
+
+
+@pytest.mark.parametrize("where", ["message", "request_id"])
+def test_secrets_in_klings_message_fields_are_redacted(where):
+    doc = {"code": 1002, "message": "bad token", "request_id": "r-1"}
+    doc[where] = f"token {TOKEN} was rejected; jwt {JWT}"
+    with pytest.raises(exc.KlingAuthError) as info:
+        parse_response(401, json.dumps(doc).encode(), redact=Redactor([TOKEN]))
+    assert TOKEN not in str(info.value) and JWT not in str(info.value)
+
+
+def test_secrets_in_a_gateway_error_body_are_redacted():
+    raw = body(error={"message": f"invalid key {TOKEN}", "type": "auth"})
+    with pytest.raises(exc.KlingAuthError) as info:
+        parse_response(401, raw, redact=Redactor([TOKEN]))
+    assert TOKEN not in str(info.value) and "gateway auth: invalid key ***" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        ([], "data is not a task object"),
+        ({"task_id": ["1"]}, "data is not a task object"),
+        ({"task_id": "1", "task_status": []}, "task_status is a list"),
+        ({"task_id": "1", "task_status": "succeed", "task_result": []}, "task_result is a list"),
+        ({"task_id": "1", "task_status": "succeed", "task_info": "x"}, "task_info is a str"),
+    ],
+)
+def test_task_objects_of_the_wrong_shape_are_response_errors(data, match):
+    with pytest.raises(exc.KlingResponseError, match=match):
+        task_object(data)
+
+
+def test_task_object_keeps_unknown_fields_and_stringifies_the_id():
+    task = task_object({"task_id": 867283741759111202, "task_status": "succeed", "new_field": [1]})
+    assert task["task_id"] == "867283741759111202" and task["new_field"] == [1]

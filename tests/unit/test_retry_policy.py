@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from airflow_provider_kling import exceptions as exc
-from airflow_provider_kling.responses import KlingMalformedResponseError
+from airflow_provider_kling.exceptions import KlingDownloadError, KlingMalformedResponseError
 from airflow_provider_kling.retry import RetryPolicy
 
 
@@ -63,3 +63,29 @@ def test_jitter_spreads_waits():
 def test_negative_max_retries_is_rejected():
     with pytest.raises(ValueError, match="max_retries"):
         RetryPolicy(max_retries=-1)
+
+
+URL = "https://user:pa55word@cdn.example/v.mp4?signature=abc123"
+
+
+@pytest.mark.parametrize(
+    ("error", "retry"),
+    [
+        (KlingDownloadError(URL, "connection dropped", network=True), True),
+        (KlingDownloadError(URL, "server error", http_status=502), True),
+        (KlingDownloadError(URL, "slow down", http_status=429), True),
+        (KlingDownloadError(URL, "not found", http_status=404), False),
+        (KlingDownloadError(URL, "forbidden", http_status=403), False),
+        (KlingDownloadError(URL, "invalid Content-Length"), False),
+        (KlingDownloadError(URL, "redirect to file://"), False),
+    ],
+)
+def test_downloads_are_retried_on_5xx_429_and_network_failures_only(error, retry):
+    assert RetryPolicy().is_retryable(error) is retry
+    assert RetryPolicy.outcome_unknown(error) is False
+
+
+def test_a_download_error_names_the_url_redacted_and_the_status_not_kling():
+    text = str(KlingDownloadError(URL, "not found", http_status=404))
+    assert text == "Downloading https://***@cdn.example/v.mp4?signature=*** failed (HTTP 404): not found"
+    assert "Kling API error" not in text and "pa55word" not in text and "abc123" not in text

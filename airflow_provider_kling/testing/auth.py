@@ -33,6 +33,22 @@ def check_auth(header: str | None, config: EmulatorConfig, now: float) -> AuthEr
     return _check_jwt(token, config, now)
 
 
+def account_of(header: str | None) -> str:
+    """Who is calling, for per-account limits: a JWT's access key (``iss``), else the Bearer token itself.
+
+    Only meaningful after ``check_auth`` accepted the header; the value is a dictionary key, never logged.
+    """
+    token = (header or "").strip().partition(" ")[2].strip()
+    if token.count(".") == 2:
+        try:
+            issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+        except jwt.PyJWTError:
+            issuer = None
+        if isinstance(issuer, str) and issuer:
+            return f"ak:{issuer}"
+    return f"token:{token}"
+
+
 def _check_jwt(token: str, config: EmulatorConfig, now: float) -> AuthError | None:
     try:
         header = jwt.get_unverified_header(token)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider_kling.testing.billing import units_text
+
 #: task type (action2) -> action
 TASK_TYPES = {
     "text2video": "videos",
@@ -19,6 +21,7 @@ TASK_TYPES = {
     "kolors-virtual-try-on": "images",
 }
 EXTEND_DURATION = "4.5"
+WATERMARK_SUFFIX = "-watermarked"
 TERMINAL = ("succeed", "failed")
 
 
@@ -42,6 +45,9 @@ class Task:
     duration: str | None  # video duration string; None for images
     video_ids: list[str]
     parent: Task | None = None  # video-extend: the task that produced the extended video
+    units: float = 0.0  # resource-pack units charged if the task succeeds
+    list_price: float = 0.0  # the same charge at list price
+    watermark: bool | None = None  # the create's watermark_info.enabled, None when not sent
     callbacks_sent: int = 0
 
     @property
@@ -72,8 +78,9 @@ class Task:
         return max((at for _, at in self.transitions() if at <= now), default=self.created)
 
 
-def media_url(base_url: str, task: Task, index: int) -> str:
-    return f"{base_url}/media/{task.task_id}/{index}.{'mp4' if task.is_video else 'png'}"
+def media_url(base_url: str, task: Task, index: int, watermarked: bool = False) -> str:
+    mark = WATERMARK_SUFFIX if watermarked else ""
+    return f"{base_url}/media/{task.task_id}/{index}{mark}.{'mp4' if task.is_video else 'png'}"
 
 
 def render_task(task: Task, now: float, base_url: str) -> dict[str, Any]:
@@ -97,16 +104,25 @@ def render_task(task: Task, now: float, base_url: str) -> dict[str, Any]:
         "created_at": int(task.created * 1000),
         "updated_at": int(task.updated(now) * 1000),
     }
+    if task.watermark is not None:
+        data["watermark_info"] = {"enabled": task.watermark}
     if status == "succeed":
         if task.is_video:
-            videos = [
+            items: list[dict[str, Any]] = [
                 {"id": vid, "url": media_url(base_url, task, i), "duration": task.duration}
                 for i, vid in enumerate(task.video_ids)
             ]
-            data["task_result"] = {"videos": videos}
         else:
-            images = [{"index": i, "url": media_url(base_url, task, i)} for i in range(task.outputs)]
-            data["task_result"] = {"images": images}
+            items = [{"index": i, "url": media_url(base_url, task, i)} for i in range(task.outputs)]
+        if task.watermark:
+            for i, item in enumerate(items):
+                item["watermark_url"] = media_url(base_url, task, i, watermarked=True)
+        data["task_result"] = {"videos" if task.is_video else "images": items}
+        data["final_unit_deduction"] = units_text(task.units)
+        data["final_balance_deduction"] = {"quota": "0", "list_price": units_text(task.list_price)}
+    elif status == "failed":
+        data["task_result"] = {}
+        data["final_unit_deduction"] = "0"
     elif status != "submitted":
         data["task_result"] = {}  # absent while submitted, {} afterwards: both forms occur in the wild
     return data

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from time import time
 from typing import Any
@@ -26,7 +27,7 @@ _EXCERPT_CHARS = 200
 _MESSAGE_CHARS = 500
 # Redact a window this much longer than the excerpt, so a secret straddling its end leaves no prefix behind.
 _REDACT_MARGIN = 4096
-_NO_SECRETS = Redactor()
+_NO_SECRETS: Callable[[str], str] = Redactor()
 _ASCII_SECONDS = re.compile(r"[0-9]{1,9}")
 _ASCII_CODE = re.compile(r"-?[0-9]{1,9}")
 
@@ -44,7 +45,9 @@ def parse_retry_after(value: str | None) -> float | None:
         return None
 
 
-def excerpt(body: bytes | str, redact: Redactor = _NO_SECRETS, limit: int = _EXCERPT_CHARS) -> str:
+def excerpt(
+    body: bytes | str, redact: Callable[[str], str] = _NO_SECRETS, limit: int = _EXCERPT_CHARS
+) -> str:
     """A short single-line excerpt of server text for error messages, secrets redacted."""
     window = body[: limit + _REDACT_MARGIN]
     text = window.decode("utf-8", "replace") if isinstance(window, bytes) else window
@@ -52,11 +55,35 @@ def excerpt(body: bytes | str, redact: Redactor = _NO_SECRETS, limit: int = _EXC
     return text[:limit] + ("…" if len(text) > limit or len(body) > len(window) else "")
 
 
-def answer_too_large(http_status: int) -> KlingResponseError:
-    """The error for an answer cut off at ``MAX_ANSWER_BYTES`` (the transports stop reading there)."""
-    return KlingResponseError(
-        f"answer is larger than {MAX_ANSWER_BYTES // 2**20} MiB; not reading it", http_status=http_status
-    )
+class AnswerBody:
+    """An answer's bytes as the transport reads them, chunk by chunk, refused beyond ``MAX_ANSWER_BYTES``.
+
+    Reading stops at the cap, so a huge (or endless) answer costs at most 10 MiB of memory, not its size.
+    """
+
+    def __init__(self, http_status: int, content_length: str | None) -> None:
+        self.http_status = http_status
+        self._chunks: list[bytes] = []
+        self._size = 0
+        if content_length is not None and content_length.strip().isascii():
+            declared = content_length.strip()
+            if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+                raise self._too_large()
+
+    def _too_large(self) -> KlingResponseError:
+        return KlingResponseError(
+            f"answer is larger than {MAX_ANSWER_BYTES // 2**20} MiB; not reading it",
+            http_status=self.http_status,
+        )
+
+    def add(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size > MAX_ANSWER_BYTES:
+            raise self._too_large()
+        self._chunks.append(chunk)
+
+    def content(self) -> bytes:
+        return b"".join(self._chunks)
 
 
 def _business_code(value: Any) -> int | None:
@@ -69,7 +96,7 @@ def _business_code(value: Any) -> int | None:
 
 
 def parse_response(
-    http_status: int, body: bytes, retry_after: str | None = None, redact: Redactor = _NO_SECRETS
+    http_status: int, body: bytes, retry_after: str | None = None, redact: Callable[[str], str] = _NO_SECRETS
 ) -> Any:
     """Return the envelope's ``data`` or raise the error the answer means.
 

@@ -39,3 +39,36 @@ class LoopbackServer:
     def stop(self) -> None:
         asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+RawHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+class RawServer:
+    """``RawServer(handler)``: a TCP server on 127.0.0.1 whose handler writes raw bytes (for answers no HTTP
+    library would send: cut or dribbled headers, bad ``Content-Length``); ``.url``, ``.stop()``."""
+
+    def __init__(self, handler: RawHandler) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.url = ""
+        ready = threading.Event()
+
+        async def start() -> None:
+            self.server = await asyncio.start_server(handler, "127.0.0.1", 0)
+            self.url = f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+            ready.set()
+
+        def run() -> None:
+            self.loop.run_until_complete(start())
+            self.loop.run_forever()
+
+        threading.Thread(target=run, daemon=True).start()
+        if not ready.wait(10):
+            raise RuntimeError("raw loopback server did not start")
+
+    def stop(self) -> None:
+        async def close() -> None:
+            self.server.close()
+
+        asyncio.run_coroutine_threadsafe(close(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)

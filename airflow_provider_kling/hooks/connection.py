@@ -1,23 +1,32 @@
-"""What a ``kling`` Airflow connection means: base URL, credentials and the two supported extras."""
+"""What a ``kling`` Airflow connection means: base URL, credentials, proxy and the supported extras."""
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import jwt
+from requests.utils import get_environ_proxies, select_proxy
 
-from airflow_provider_kling.exceptions import KlingConnectionConfigError
+from airflow_provider_kling import options
+from airflow_provider_kling.exceptions import KlingConnectionConfigError, KlingValidationError
+from airflow_provider_kling.redaction import Redactor, redact_url
 
 DEFAULT_BASE_URL = "https://api-singapore.klingai.com"
 DEFAULT_TIMEOUT = 60.0
+#: The shortest per-call timeout a connection may set: below it, no answer over a real network arrives.
+MIN_TIMEOUT = 0.1
+MAX_RETRIES_LIMIT = 100
 JWT_TTL = 1800
-JWT_NOT_BEFORE_SKEW = 5
+# A JWT is valid from 30 s in the past, so a Kling server whose clock is up to 30 s behind accepts it.
+JWT_NOT_BEFORE_SKEW = 30
 # Re-sign this long before expiry, so a token is never sent with less than ten minutes of life left.
 JWT_REFRESH_MARGIN = 600
 
@@ -54,6 +63,10 @@ class KlingCredentials:
     def __repr__(self) -> str:
         return f"KlingCredentials(mode={'jwt' if self.uses_jwt else 'bearer'})"
 
+    def secrets(self) -> tuple[str, ...]:
+        """Every value an error message must never show: token, access key, secret key, the current JWT."""
+        return tuple(s for s in (self._token, self._access_key, self._secret_key, self._jwt) if s)
+
     def invalidate(self) -> None:
         """Drop the cached JWT so the next header carries a freshly signed one."""
         with self._lock:
@@ -87,9 +100,21 @@ class KlingConnectionSettings:
     max_retries: int | None = None
     #: PEM file of CAs to trust for https (a gateway with a private CA); None = the system's/certifi's.
     ca_bundle: str | None = None
+    #: The proxy for ``base_url``, decided once from HTTP(S)_PROXY/NO_PROXY the way ``requests`` decides,
+    #: so the async path (which is handed it explicitly) routes exactly like the sync one.
+    proxy: str | None = None
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
+
+    def redact(self, text: str) -> str:
+        """``text`` without this connection's credentials, JWTs or Bearer values (for error messages)."""
+        return Redactor(self.credentials.secrets())(text)
+
+
+def proxy_for(url: str) -> str | None:
+    """The proxy ``requests`` would use for ``url`` given the environment (``None``: connect directly)."""
+    return select_proxy(url, get_environ_proxies(url))
 
 
 def _base_url(conn_id: str, host: str | None, port: int | None) -> str:
@@ -100,7 +125,13 @@ def _base_url(conn_id: str, host: str | None, port: int | None) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise KlingConnectionConfigError(
             f"Connection {conn_id!r}: host must be a base URL starting with http:// or https:// "
-            f"(e.g. https://<gateway>/kling or {DEFAULT_BASE_URL}); got {host!r}"
+            f"(e.g. https://<gateway>/kling or {DEFAULT_BASE_URL}); got {redact_url(host)!r}"
+        )
+    if "@" in parts.netloc:
+        raise KlingConnectionConfigError(
+            f"Connection {conn_id!r}: host must not contain a user name or password (got "
+            f"{redact_url(host)!r}); put an API token in the password field, or the access key in login and "
+            "the secret key in password"
         )
     netloc = parts.netloc
     if port and parts.port is None:
@@ -108,16 +139,41 @@ def _base_url(conn_id: str, host: str | None, port: int | None) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
 
 
-def _number(conn_id: str, name: str, value: Any, kind: type[int] | type[float], minimum: float) -> Any:
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        number = None
-    if number is None or isinstance(value, bool) or number < minimum:
+# A Bearer token travels in a header as it is: visible ASCII only (no spaces, line breaks or invisible marks).
+_TOKEN = re.compile(r"[\x21-\x7e]+")
+
+
+def _credential(conn_id: str, field_name: str, value: str | None, *, is_token: bool = False) -> str | None:
+    """A credential field with surrounding whitespace (a pasted line break) removed; inner junk refused.
+
+    The message names the field, never the value: an error may be logged where a secret must not be.
+    """
+    value = (value or "").strip()
+    if not value:
+        return None
+    if is_token:
+        if not _TOKEN.fullmatch(value):
+            raise KlingConnectionConfigError(
+                f"Connection {conn_id!r}: the {field_name} (API token) may only hold visible ASCII "
+                "characters, no spaces, line breaks or control characters; paste the token alone (without "
+                "'Bearer ')"
+            )
+    elif any(unicodedata.category(char) in ("Cc", "Cf") for char in value):
         raise KlingConnectionConfigError(
-            f"Connection {conn_id!r}: extra {name!r} must be a number >= {minimum}; got {value!r}"
+            f"Connection {conn_id!r}: the {field_name} contains a control character or an invisible "
+            "formatting character; paste it again"
         )
-    return number
+    return value
+
+
+def _option(conn_id: str, name: str, value: Any, *, integer: bool) -> Any:
+    """An extra checked by the shared option rules, reported as a connection problem."""
+    try:
+        if integer:
+            return options.count(f"extra {name!r}", value, minimum=0, maximum=MAX_RETRIES_LIMIT)
+        return options.seconds(f"extra {name!r}", value, minimum=MIN_TIMEOUT)
+    except KlingValidationError as err:
+        raise KlingConnectionConfigError(f"Connection {conn_id!r}: {err}") from None
 
 
 def build_settings(
@@ -131,6 +187,8 @@ def build_settings(
 ) -> KlingConnectionSettings:
     """Validate a connection's fields and extras; every problem is a ``KlingConnectionConfigError``."""
     base_url = _base_url(conn_id, host, port)
+    login = _credential(conn_id, "login (access key)", login)
+    password = _credential(conn_id, "password", password, is_token=not login)
     if login and password:
         credentials = KlingCredentials(access_key=login, secret_key=password)
     elif password and not login:
@@ -154,11 +212,13 @@ def build_settings(
             log.warning(
                 "Connection %r: ignoring unknown extra %r (extras are never sent as headers)", conn_id, key
             )
-    timeout = _number(conn_id, "timeout", values.get("timeout", DEFAULT_TIMEOUT), float, 0.001)
+    timeout = _option(conn_id, "timeout", values.get("timeout", DEFAULT_TIMEOUT), integer=False)
     max_retries = values.get("max_retries")
     if max_retries is not None:
-        max_retries = _number(conn_id, "max_retries", max_retries, int, 0)
+        max_retries = _option(conn_id, "max_retries", max_retries, integer=True)
     ca_bundle = values.get("ca_bundle")
     if ca_bundle is not None and not isinstance(ca_bundle, str):
         raise KlingConnectionConfigError(f"Connection {conn_id!r}: extra 'ca_bundle' must be a file path")
-    return KlingConnectionSettings(conn_id, base_url, credentials, timeout, max_retries, ca_bundle)
+    return KlingConnectionSettings(
+        conn_id, base_url, credentials, timeout, max_retries, ca_bundle, proxy_for(base_url)
+    )

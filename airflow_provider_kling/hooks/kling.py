@@ -32,18 +32,22 @@ from airflow_provider_kling.hooks.connection import (
     KlingCredentials,
     build_settings,
 )
+from airflow_provider_kling.hooks.deadline import Deadline, DeadlineAdapter
 from airflow_provider_kling.hooks.sessions import (
     acquire_session,
     cache_settings,
     cached_settings,
     release_session,
 )
-from airflow_provider_kling.responses import parse_response, task_list, task_object
+from airflow_provider_kling.redaction import redact_url
+from airflow_provider_kling.responses import AnswerBody, parse_response, task_list, task_object
 from airflow_provider_kling.retry import DEFAULT_MAX_RETRIES, RetryPolicy
 from airflow_provider_kling.task_types import KlingTaskType, get_task_type, validate_task_id
 
 T = TypeVar("T")
 
+# Answers are read in pieces of this size, so the size cap is checked as they arrive.
+READ_BYTES = 64 * 1024
 # find_task's fallback scans at most this many of the newest tasks (pages of Kling's maximum size).
 SCAN_PAGE_SIZE = 500
 SCAN_MAX_PAGES = 10
@@ -163,13 +167,19 @@ class KlingHook(HttpHook):
     def get_conn(
         self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None
     ) -> requests.Session:
-        """A keep-alive session with Kling auth; unlike ``HttpHook`` no connection extra becomes a header."""
+        """A keep-alive session with Kling auth; unlike ``HttpHook`` no connection extra becomes a header.
+
+        Its connections obey the overall deadline each call sets (``requests`` alone times single reads).
+        """
         if self._session is None:
             settings = self.get_settings()
             session = requests.Session()
             session.auth = _KlingAuth(settings.credentials)
             session.headers.update({"Content-Type": "application/json", "Accept": "application/json"})
-            self._session = self._configure_session_from_mount_adapters(session)
+            adapter = DeadlineAdapter()
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            self._session = session
         if headers:
             self._session.headers.update(headers)
         return self._session
@@ -195,41 +205,70 @@ class KlingHook(HttpHook):
 
     # -- drivers ------------------------------------------------------------------------------------------
 
+    @staticmethod
+    def _timed_out(settings: KlingConnectionSettings, step: _Send) -> KlingTransportError:
+        return KlingTransportError(
+            f"{step.method} {redact_url(settings.url(step.path))} timed out after {settings.timeout:g}s"
+        )
+
+    @staticmethod
+    def _failed(settings: KlingConnectionSettings, step: _Send, exc: Exception) -> KlingTransportError:
+        # The type only: the text of a ValueError from the HTTP stack may quote a header (the token).
+        return KlingTransportError(
+            f"{step.method} {redact_url(settings.url(step.path))} failed: {type(exc).__name__}"
+        )
+
     def _send(self, settings: KlingConnectionSettings, step: _Send) -> Any:
-        url = settings.url(step.path)
-        try:
-            response = self.get_conn().request(
-                step.method,
-                url,
-                params=step.params,
-                json=step.body,
-                timeout=settings.timeout,
-                # Per request: requests lets REQUESTS_CA_BUNDLE override a session's verify.
-                verify=settings.ca_bundle or None,
-            )
-        except requests.Timeout:
-            raise KlingTransportError(f"{step.method} {url} timed out after {settings.timeout:g}s") from None
-        except requests.RequestException as exc:
-            raise KlingTransportError(f"{step.method} {url} failed: {type(exc).__name__}") from None
-        return parse_response(response.status_code, response.content, response.headers.get("Retry-After"))
+        """One request; ``settings.timeout`` bounds each read *and* the whole call (``Deadline``)."""
+        with Deadline(settings.timeout) as deadline:
+            try:
+                response = self.get_conn().request(
+                    step.method,
+                    settings.url(step.path),
+                    params=step.params,
+                    json=step.body,
+                    timeout=settings.timeout,
+                    # Per request: requests lets REQUESTS_CA_BUNDLE override a session's verify.
+                    verify=settings.ca_bundle or None,
+                    stream=True,
+                )
+                with response:
+                    body = AnswerBody(response.status_code, response.headers.get("Content-Length"))
+                    for chunk in response.iter_content(READ_BYTES):
+                        body.add(chunk)
+            except (requests.RequestException, ValueError) as exc:
+                if deadline.expired or isinstance(exc, requests.Timeout):
+                    raise self._timed_out(settings, step) from None
+                raise self._failed(settings, step, exc) from None
+        if deadline.expired:  # the cut may look like an answer that ended early
+            raise self._timed_out(settings, step)
+        return parse_response(
+            response.status_code, body.content(), response.headers.get("Retry-After"), settings.redact
+        )
 
     async def _asend(self, settings: KlingConnectionSettings, step: _Send) -> Any:
-        url = settings.url(step.path)
+        """The async twin of ``_send``: the session's ``ClientTimeout(total=...)`` bounds the whole call."""
         session = self._aget_session(settings)
         try:
             async with session.request(
                 step.method,
-                url,
+                settings.url(step.path),
                 params=step.params,
                 json=step.body,
                 headers={"Authorization": settings.credentials.authorization()},
+                # aiohttp sends a proxy URL's user-info as Proxy-Authorization, as requests does.
+                proxy=settings.proxy,
             ) as response:
-                body = await response.read()
+                body = AnswerBody(response.status, response.headers.get("Content-Length"))
+                async for chunk in response.content.iter_chunked(READ_BYTES):
+                    body.add(chunk)
         except TimeoutError:
-            raise KlingTransportError(f"{step.method} {url} timed out after {settings.timeout:g}s") from None
-        except aiohttp.ClientError as exc:
-            raise KlingTransportError(f"{step.method} {url} failed: {type(exc).__name__}") from None
-        return parse_response(response.status, body, response.headers.get("Retry-After"))
+            raise self._timed_out(settings, step) from None
+        except (aiohttp.ClientError, ValueError) as exc:
+            raise self._failed(settings, step, exc) from None
+        return parse_response(
+            response.status, body.content(), response.headers.get("Retry-After"), settings.redact
+        )
 
     @staticmethod
     def _advance(plan: Plan[T], answer: Any, error: KlingError | None) -> _Send | _Sleep | _Done[T]:
@@ -278,9 +317,17 @@ class KlingHook(HttpHook):
         while True:
             try:
                 return (yield step)
-            except KlingTokenExpiredError:
-                if resigned or credentials is None or not credentials.uses_jwt:
+            except KlingTokenExpiredError as err:
+                if credentials is None or not credentials.uses_jwt:
                     raise
+                if resigned:
+                    raise type(err)(
+                        f"{err.message}; Kling refused a freshly signed JWT too: check that this machine's "
+                        "clock is right (the JWT is valid from 30 s before to 30 min after signing)",
+                        code=err.code,
+                        http_status=err.http_status,
+                        request_id=err.request_id,
+                    ) from err
                 resigned = True
                 credentials.invalidate()
                 self.log.info("Kling rejected the JWT as not yet valid or expired; re-signing once")

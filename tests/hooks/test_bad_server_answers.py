@@ -38,6 +38,14 @@ ANSWERS = {
     "not_an_object": (200, "application/json", b'["a", "list"]'),
     "data_not_a_task": (200, "application/json", envelope({"hello": "world"})),
     "empty_body": (500, "text/plain", b""),
+    "nesting_bomb": (200, "application/json", b"[" * 100_000),
+    "task_status_not_a_string": (200, "application/json", envelope({**TASK, "task_status": []})),
+    "task_result_not_an_object": (
+        200,
+        "application/json",
+        envelope({**TASK, "task_status": "succeed", "task_result": []}),
+    ),
+    "string_code_1303": (429, "application/json", envelope(code="1303", message="parallel task over limit")),
 }
 EXPECTED = {
     "html_error_page": (exc.KlingResponseError, "502 Bad Gateway"),
@@ -48,22 +56,28 @@ EXPECTED = {
     "not_an_object": (exc.KlingResponseError, "not a JSON object"),
     "data_not_a_task": (exc.KlingResponseError, "not a task object"),
     "empty_body": (exc.KlingResponseError, "empty body"),
+    "nesting_bomb": (exc.KlingMalformedResponseError, "nested too deeply"),
+    "task_status_not_a_string": (exc.KlingResponseError, "task_status is a list, expected a string"),
+    "task_result_not_an_object": (exc.KlingResponseError, "task_result is a list, expected an object"),
+    "string_code_1303": (exc.KlingConcurrencyLimitError, "1303.*parallel task over limit"),
 }
 
 
 class ScriptedServer:
-    """Answers every request with ``self.answer`` = (status, content type, body); counts requests."""
+    """Answers every request with ``self.answer`` = (status, content type, body), or the next of ``queue``;
+    counts requests."""
 
     def __init__(self):
         self.answer = (200, "application/json", envelope(TASK))
+        self.queue: list[tuple[int, str, bytes, dict[str, str]]] = []
         self.requests = 0
         self.server = LoopbackServer(self.handle)
         self.url = self.server.url
 
     async def handle(self, request: web.Request) -> web.Response:
         self.requests += 1
-        status, content_type, body = self.answer
-        return web.Response(status=status, body=body, headers={"Content-Type": content_type})
+        status, content_type, body, headers = self.queue.pop(0) if self.queue else (*self.answer, {})
+        return web.Response(status=status, body=body, headers={"Content-Type": content_type, **headers})
 
     def stop(self):
         self.server.stop()
@@ -122,3 +136,22 @@ async def test_an_unknown_task_status_is_an_error_not_an_endless_wait(server):
 def test_json_with_a_wrong_content_type_is_still_read(server):
     server.answer = (200, "text/html; charset=utf-8", envelope({**TASK, "task_status": "succeed"}))
     assert KlingHook(retry_policy=FAST).get_task("text2video", TASK["task_id"])["task_status"] == "succeed"
+
+
+def test_a_string_code_zero_is_success(server):
+    server.answer = (200, "application/json", envelope({**TASK, "task_status": "succeed"}, code="0"))
+    assert KlingHook(retry_policy=FAST).get_task("text2video", TASK["task_id"])["task_status"] == "succeed"
+
+
+async def test_a_unicode_digit_retry_after_is_a_transient_failure_for_the_trigger(server):
+    """``Retry-After: ²`` once made the hook raise a raw ValueError: an error event after one poll."""
+    server.queue = [
+        (503, "application/json", envelope(code=5001, message="maintenance"), {"Retry-After": "²"})
+    ]
+    server.answer = (200, "application/json", envelope({**TASK, "task_status": "succeed"}))
+    trigger = KlingTaskTrigger(
+        "text2video", TASK["task_id"], poll_interval=0.05, max_consecutive_failures=3, backoff_base=0.01
+    )
+    events = await asyncio.wait_for(_collect(trigger), timeout=10)
+    assert [e["status"] for e in events] == ["success"]
+    assert server.requests == 2

@@ -47,14 +47,15 @@ DEFAULT_DEFERRABLE = conf.getboolean("operators", "default_deferrable", fallback
 
 
 def is_templated(value: Any) -> bool:
-    """Whether a value is only known after rendering (a Jinja string, an XComArg, ...)."""
+    """Whether a value is only known after rendering: a Jinja string, or an XComArg (anything Airflow resolves
+    at run time has ``resolve``), also inside lists and mappings."""
     if isinstance(value, str):
         return "{{" in value or "{%" in value
     if isinstance(value, Mapping):
         return any(is_templated(v) for v in value.values())
     if isinstance(value, list | tuple):
         return any(is_templated(v) for v in value)
-    return not isinstance(value, int | float | bool | type(None))
+    return callable(getattr(value, "resolve", None))
 
 
 def _is_deferred_value(value: Any) -> bool:
@@ -158,7 +159,7 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
         """Validate what is known while the DAG file is parsed; templates and XComArgs wait for rendering."""
         if not is_templated(self.kling_task_type):
             get_task_type(self.kling_task_type)
-        if self.external_task_id is not None and not is_templated(self.external_task_id):
+        if not is_unset(self.external_task_id) and not is_templated(self.external_task_id):
             validate_task_id(self.external_task_id, "external_task_id")
         payload_known = isinstance(self.payload, Mapping)
         if not payload_known and not _is_deferred_value(self.payload):
@@ -206,7 +207,6 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
         from airflow_provider_kling.images import resolve_images
 
         try:
-            self.payload = _as_mapping("payload", self.payload)
             extra = check_extra_fields(_as_mapping("extra_fields", self.extra_fields))
             fields = merge_extra_fields({**self.payload, "external_task_id": external_task_id}, extra)
             body, warnings = validate_payload(self.kling_task_type, fields, declared=declared_names(extra))
@@ -230,8 +230,16 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
                 return task
         return None
 
+    def _render_payload(self) -> None:
+        """A payload rendered from a template (a JSON object string) becomes the mapping it stands for."""
+        try:
+            get_task_type(self.kling_task_type)
+            self.payload = _as_mapping("payload", self.payload)
+        except KlingValidationError as err:
+            raise AirflowFailException(f"Invalid Kling {self.kling_task_type} request: {err}") from err
+
     def execute(self, context: Any) -> Any:
-        get_task_type(self.kling_task_type)
+        self._render_payload()
         external_ids = self._external_ids(context)
         body = self._request_body(external_ids[0])
         earlier = external_ids if self._user_external_id() else external_ids[1:]
@@ -248,6 +256,7 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
         """
         if not isinstance(event, dict) or event.get("status") != "resubmit":
             raise KlingError(f"Unexpected event while waiting to resubmit to Kling: {event!r}")
+        self._render_payload()
         external_ids = self._external_ids(context)
         external_task_id = str(event.get("external_task_id") or external_ids[0])
         task = self._reattach([other for other in external_ids if other != external_task_id])

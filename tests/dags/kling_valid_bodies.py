@@ -1,0 +1,42 @@
+"""Every valid 2026 request body of ``tests/validation/cases.py``, sent once by ``KlingCreateTaskOperator``
+and once by the type's typed operator (the body's fields as keyword arguments). Nothing may be refused."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from airflow.providers.common.compat.sdk import DAG
+
+from airflow_provider_kling.operators import kling as operators
+from airflow_provider_kling.spec import get_task_type
+from tests.validation.cases import valid_cases
+
+VIDEO_ID = "{{ ti.xcom_pull(task_ids='source_video', key='kling_task')['task_result']['videos'][0]['id'] }}"
+
+
+def with_video_id(body: dict[str, Any]) -> dict[str, Any]:
+    return {name: VIDEO_ID if value == "{video_id}" else value for name, value in body.items()}
+
+
+with DAG(
+    "kling_valid_bodies",
+    schedule=None,
+    start_date=datetime.datetime(2026, 1, 1),
+    default_args={"initial_delay": 0, "poll_interval": 0.2},
+) as dag:
+    source = operators.KlingTextToVideoOperator(task_id="source_video", prompt="A video to extend later")
+    for case in valid_cases():
+        body = with_video_id(case.body)
+        typed = getattr(operators, get_task_type(case.task_type).operator)
+        tasks = [
+            operators.KlingCreateTaskOperator(
+                task_id=f"generic__{case.id}",
+                task_type=case.task_type,
+                payload=body,
+                wait_for_completion=False,
+            ),
+            typed(task_id=f"typed__{case.id}", wait_for_completion=False, **body),
+        ]
+        if body != case.body:
+            source >> tasks

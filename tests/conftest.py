@@ -24,8 +24,8 @@ _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="kling-tests-airflow-"))
 os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_AIRFLOW_HOME / "dags")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-# Our operators follow Airflow's [operators] default_deferrable (false in a stock install); the suites test the
-# deferrable path by default, as a deployment that waits in the triggerer would run it.
+# Our operators follow Airflow's [operators] default_deferrable (false in a stock install); the suites test
+# the deferrable path by default, as a deployment that waits in the triggerer would run it.
 os.environ["AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE"] = "True"
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}"
 os.environ.pop("AIRFLOW_CONN_KLING_DEFAULT", None)
@@ -145,8 +145,8 @@ DAG_FILES = Path(__file__).parent / "dags"
 
 @pytest.fixture
 def run_dag_file(airflow_db: Path) -> Callable[..., DagRunResult]:
-    """``run_dag_file("name", run_conf={...})``: run ``tests/dags/name.py`` (a real, linted and type-checked DAG
-    file, copied into the dags folder Airflow 3 reads bundles from) with ``dag.test()``."""
+    """``run_dag_file("name", run_conf={...})``: run ``tests/dags/name.py`` (a real, linted and type-checked
+    DAG file, copied into the dags folder Airflow 3 reads bundles from) with ``dag.test()``."""
     created: list[Path] = []
 
     def run(name: str, run_conf: dict[str, Any] | None = None) -> DagRunResult:

@@ -508,7 +508,8 @@ def test_payload_may_be_an_xcomarg_or_a_template_and_is_validated_after_renderin
         (
             'KlingTextToVideoOperator(task_id="gen", prompt="a fox", extra_fields="{{ params.mode }}", ',
             {"mode": 12},
-            "Invalid Kling text2video request: extra_fields must be a mapping of Kling request fields; got 12",
+            "Invalid Kling text2video request: extra_fields must be a mapping of Kling request fields; "
+            "got 12",
         ),
         (
             'KlingImageGenerationOperator(task_id="gen", prompt="x", n="{{ params.n }}", ',

@@ -3,13 +3,15 @@
 Without ``--token``/``--access-key`` it accepts the Bearer token ``sk-emulator-token``. With ``--port 0`` it
 picks a free port; ``--port-file`` receives the real port once listening, so scripts can start it in the
 background and wait for that file. Prints ``Kling emulator listening on http://HOST:PORT`` and runs until
-SIGTERM or SIGINT, then exits 0.
+SIGTERM or SIGINT, then exits 0. A ``--host`` beyond loopback prints a warning to stderr: the control API
+(``/emulator/...``) has no auth, so anyone who can reach the port can reconfigure the emulator.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import signal
 import ssl
 import sys
@@ -25,6 +27,15 @@ def _pair(value: str, sep: str, what: str) -> tuple[str, str]:
     if not found or not left:
         raise argparse.ArgumentTypeError(f"expected {what}, got {value!r}")
     return left, right
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,6 +122,13 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--tls-cert and --tls-key go together")
         ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ssl_context.load_cert_chain(args.tls_cert, args.tls_key)
+    if not is_loopback(args.host):
+        print(
+            f"warning: kling-emulator listens on {args.host!r}, beyond loopback: its /emulator/ control API"
+            " has no auth, so anyone who can reach this port can change its config (tokens included)",
+            file=sys.stderr,
+            flush=True,
+        )
     asyncio.run(_serve(KlingEmulator(config), args, ssl_context))
     return 0
 

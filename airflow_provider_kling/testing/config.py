@@ -30,6 +30,8 @@ DEFAULT_TOKEN = "sk-emulator-token"
 
 #: Fields that ``reset`` leaves alone, so a test cannot lock itself out by resetting.
 AUTH_FIELDS = ("api_tokens", "access_keys", "require_auth")
+#: Fields never shown over HTTP: ``public_dict`` replaces them with ``{"redacted": <count>}``.
+SECRET_FIELDS = ("api_tokens", "access_keys")
 
 FAULT_SCOPES = ("all", "create", "query")
 
@@ -69,6 +71,14 @@ class EmulatorConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def public_dict(self) -> dict[str, Any]:
+        """``to_dict`` with the secrets replaced by how many there are (posting it back is refused)."""
+        out = self.to_dict()
+        for name in SECRET_FIELDS:
+            value = out[name]
+            out[name] = {"redacted": len(value) if isinstance(value, list | dict) else int(bool(value))}
+        return out
 
     def copy(self) -> EmulatorConfig:
         return copy.deepcopy(self)

@@ -34,6 +34,7 @@ from airflow_provider_kling.testing.auth import account_of, check_auth
 from airflow_provider_kling.testing.billing import charge, select_packs
 from airflow_provider_kling.testing.callbacks import CallbackDispatcher
 from airflow_provider_kling.testing.config import AUTH_FIELDS, EmulatorConfig
+from airflow_provider_kling.testing.controls import Controls
 from airflow_provider_kling.testing.faults import CODE_MESSAGES, Fault, FaultInjector, status_for_code
 from airflow_provider_kling.testing.media import mp4_parts, png_parts, zero_chunks
 from airflow_provider_kling.testing.tasks import (
@@ -188,11 +189,7 @@ class KlingEmulator:
             app.router.add_get(prefix + "/{action}/{action2}/{task_id}", self._query_handler)
         app.router.add_get("/account/costs", self._costs_handler)
         app.router.add_get("/media/{task_id}/{name}", self._media_handler)
-        app.router.add_post("/emulator/config", self._config_handler)
-        app.router.add_get("/emulator/config", self._config_handler)
-        app.router.add_post("/emulator/reset", self._reset_handler)
-        app.router.add_get("/emulator/stats", self._stats_handler)
-        app.router.add_get("/emulator/tasks/{task_id}", self._task_handler)
+        Controls(self).add_routes(app)
         app.router.add_route("*", "/{tail:.*}", self._unknown_handler)
         return app
 
@@ -237,7 +234,7 @@ class KlingEmulator:
 
     # ---- answers --------------------------------------------------------------------------------------
 
-    def _base_url(self, request: web.Request) -> str:
+    def base_url(self, request: web.Request) -> str:
         return (self.config.public_base_url or str(request.url.origin())).rstrip("/")
 
     @staticmethod
@@ -345,13 +342,13 @@ class KlingEmulator:
         now = self.now()
         if limit is not None and self._slots_in_use(pool, now) + slots > limit:
             return self._error(request, 1303, CODE_MESSAGES[1303])
-        task = self._add_task(task_type, body, now, self._base_url(request), slots)
+        task = self._add_task(task_type, body, now, self.base_url(request), slots)
         if fault is not None and fault.entry is not None:
             with contextlib.suppress(ValueError):
                 self.config.fail_requests.remove(fault.entry)
         if fault is not None:
             return self._fault_response(request, fault)
-        return self._ok(request, render_task(task, now, self._base_url(request)))
+        return self._ok(request, render_task(task, now, self.base_url(request)))
 
     async def _query_handler(self, request: web.Request) -> web.StreamResponse:
         task_type = self._task_type(request)
@@ -368,7 +365,7 @@ class KlingEmulator:
                 return self._error(request, 1203, "task not found")
             self.stats.queries_by_external_id[ident] += 1
         self.stats.queries_by_task[task.task_id] += 1
-        return self._ok(request, render_task(task, self.now(), self._base_url(request)))
+        return self._ok(request, render_task(task, self.now(), self.base_url(request)))
 
     async def _list_handler(self, request: web.Request) -> web.StreamResponse:
         task_type = self._task_type(request)
@@ -390,7 +387,7 @@ class KlingEmulator:
         tasks = self._by_type[task_type]
         end = len(tasks) - (page["pageNum"] - 1) * page["pageSize"]
         start = max(0, end - page["pageSize"])
-        now, base = self.now(), self._base_url(request)
+        now, base = self.now(), self.base_url(request)
         return self._ok(request, [render_task(t, now, base) for t in reversed(tasks[start : max(end, 0)])])
 
     async def _costs_handler(self, request: web.Request) -> web.StreamResponse:
@@ -529,31 +526,3 @@ class KlingEmulator:
                 await response.write(chunk)
         await response.write_eof()
         return response
-
-    # ---- controls -------------------------------------------------------------------------------------
-
-    async def _config_handler(self, request: web.Request) -> web.Response:
-        if request.method == "POST" and await request.read():
-            try:
-                updates = await request.json()
-                if not isinstance(updates, dict):
-                    raise ValueError("config body must be a JSON object")
-                return self._json(200, self.update_config(updates))
-            except (ValueError, TypeError) as exc:
-                return self._json(400, {"error": str(exc)})
-        return self._json(200, self.config.to_dict())
-
-    async def _reset_handler(self, request: web.Request) -> web.Response:
-        self.reset()
-        return self._json(200, self.config.to_dict())
-
-    async def _stats_handler(self, request: web.Request) -> web.Response:
-        return self._json(200, self.stats_dict())
-
-    async def _task_handler(self, request: web.Request) -> web.Response:
-        snapshot = self.task_snapshot(request.match_info["task_id"], self._base_url(request))
-        if snapshot is None:
-            return self._json(
-                404, {"code": 1203, "message": "task not found", "request_id": str(uuid.uuid4())}
-            )
-        return self._json(200, snapshot)

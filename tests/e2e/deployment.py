@@ -178,7 +178,7 @@ class EmulatorProcess:
 
     def reset(self, **config: Any) -> dict[str, Any]:
         """Forget tasks and stats, restore the start-up config, then apply ``config``."""
-        self._control("POST", "/emulator/reset")
+        self._control("POST", "/emulator/reset", {})  # control POSTs must be JSON
         return self.configure(**config) if config else self._control("GET", "/emulator/config")
 
     def configure(self, **config: Any) -> dict[str, Any]:

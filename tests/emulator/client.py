@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import time
+from collections.abc import Callable
 from typing import Any
 
 import jwt
@@ -81,3 +83,10 @@ def jump(server: EmulatorServer, seconds: float) -> None:
     """Move the emulator clock forward instead of sleeping."""
     offset = server.configure()["clock_offset"]
     server.configure(clock_offset=offset + seconds)
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 5) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)

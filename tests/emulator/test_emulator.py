@@ -27,7 +27,7 @@ import requests
 from airflow_provider_kling.testing import EmulatorConfig, EmulatorServer, KlingEmulator
 from airflow_provider_kling.testing.__main__ import build_parser, config_from_args
 from airflow_provider_kling.testing.media import mp4_parts
-from tests.emulator.client import IMAGE_URL, SECRET, TOKEN, Api, jump, make_jwt
+from tests.emulator.client import IMAGE_URL, SECRET, TOKEN, Api, jump, make_jwt, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -388,22 +388,6 @@ def test_stats_counters_and_request_log(server: EmulatorServer, api: Api) -> Non
     assert all(a["t"] <= b["t"] for a, b in itertools.pairwise(log))
 
 
-def test_controls_over_http(server: EmulatorServer) -> None:
-    config = requests.post(f"{server.url}/emulator/config", json={"task_duration": 2}, timeout=5).json()
-    assert config["task_duration"] == 2 and config["api_tokens"] == [TOKEN]
-    bad = requests.post(f"{server.url}/emulator/config", json={"task_duraton": 2}, timeout=5)
-    assert bad.status_code == 400 and "task_duraton" in bad.json()["error"]
-    for bad_config in ({"faults": {"teapot": 1}}, {"fail_requests": [{"status": 500}]}, {"fault_scope": "x"}):
-        bad = requests.post(f"{server.url}/emulator/config", json=bad_config, timeout=5)
-        assert bad.status_code == 400, bad_config
-    task_id = Api(server).created_id("text2video", {"prompt": "x"})
-    raw = requests.get(f"{server.url}/emulator/tasks/{task_id}", timeout=5).json()
-    assert raw["task_id"] == task_id and raw["task_status"] == "submitted"
-    assert requests.get(f"{server.url}/emulator/tasks/1", timeout=5).status_code == 404
-    assert requests.post(f"{server.url}/emulator/reset", timeout=5).json()["task_duration"] == 0.3
-    assert server.task(task_id) is None
-
-
 # ---- media ----------------------------------------------------------------------------------------------
 
 
@@ -494,18 +478,11 @@ class _Receiver:
         threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
 
 
-def _wait(predicate: Any, timeout: float = 5) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
 def test_callbacks_post_each_transition_in_order(server: EmulatorServer, api: Api) -> None:
     receiver = _Receiver()
     try:
         task_id = api.created_id("generations", {"prompt": "x", "callback_url": receiver.url})
-        _wait(lambda: len(receiver.bodies) == 3)
+        wait_for(lambda: len(receiver.bodies) == 3)
         assert [b["task_status"] for b in receiver.bodies] == ["submitted", "processing", "succeed"]
         assert all(b["task_id"] == task_id for b in receiver.bodies)
         assert receiver.bodies[2]["task_result"]["images"][0]["url"].startswith(server.url)
@@ -525,7 +502,7 @@ def test_failed_callbacks_are_counted_not_retried(server: EmulatorServer, api: A
     try:
         server.configure(fail_next={"count": 1, "message": "nope"}, submitted_seconds=0)
         api.created_id("text2video", {"prompt": "x", "callback_url": receiver.url})
-        _wait(lambda: server.stats()["callbacks_failed"] == 2)
+        wait_for(lambda: server.stats()["callbacks_failed"] == 2)
         time.sleep(0.1)
         assert [b["task_status"] for b in receiver.bodies] == ["processing", "failed"]
         assert receiver.bodies[1]["task_status_msg"] == "nope"
@@ -597,7 +574,7 @@ def test_cli_process_runs_until_sigterm(tmp_path: Path) -> None:
         env=env,
     )
     try:
-        _wait(lambda: port_file.exists() and port_file.read_text().strip(), timeout=15)
+        wait_for(lambda: port_file.exists() and port_file.read_text().strip(), timeout=15)
         port = int(port_file.read_text())
         url = f"http://127.0.0.1:{port}"
         response = requests.post(

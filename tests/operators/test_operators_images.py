@@ -71,7 +71,7 @@ def test_data_url_prefix_is_stripped_and_jpeg_base64_is_not_taken_for_a_path(emu
         (
             "notes.png",
             b"just some text, not an image",
-            "image must be a JPEG or PNG image; got b'just som'...",
+            "image must be a JPEG or PNG image; its content is neither",
         ),
         ("small.jpg", make_jpeg_header(200, 400), "image must be at least 300 px per side; got 200x400"),
     ],
@@ -97,7 +97,7 @@ def test_bad_image_file_fails_before_any_request(
             "image must be an http(s) URL, raw Base64, or an existing local or object-storage path",
         ),
         ("/no/such/dir/cat.png", "image file not found: /no/such/dir/cat.png"),
-        (base64.b64encode(b"GIF89a" + bytes(40)).decode(), "image must be a JPEG or PNG image; got b'GIF89a"),
+        (base64.b64encode(b"GIF89a" + bytes(40)).decode(), "image must be a JPEG or PNG image; its content"),
     ],
     ids=["not-url-base64-or-path", "missing-file", "base64-gif"],
 )
@@ -114,4 +114,23 @@ def test_bad_image_value_fails_before_any_request(emulator, kling_conn, run_dag,
         "image", "cloth_image", 1
     )
     assert expected in errors
+    assert emulator.stats()["requests_total"] == 0
+
+
+@pytest.mark.parametrize("source", ["private-file", "/proc/self/environ"])
+def test_a_private_file_in_an_image_field_is_never_quoted(
+    emulator, kling_conn, run_dag, capfd, tmp_path, monkeypatch, source
+):
+    """Anyone who can set dag_run.conf can point an image field at a file the worker reads: the error must say
+    what was expected, never what the file holds."""
+    secret = "root:*:0:0:kling-canary-5f2b9e:/root:/bin/bash"
+    monkeypatch.setenv("KLING_CANARY_SECRET", secret)
+    path = tmp_path / "passwd"
+    path.write_text(secret + "\n")
+    image = str(path) if source == "private-file" else source
+    result = run_dag(dag_body(f'KlingImageToVideoOperator(task_id="gen", image="{image}", {FAST})'))
+    output = output_of(capfd)
+    assert result.task_state("gen") == "failed"
+    assert "image must be a JPEG or PNG image; its content is neither" in output
+    assert "root:*" not in output and "kling-canary-5f2b9e" not in output
     assert emulator.stats()["requests_total"] == 0

@@ -25,10 +25,10 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_kling.exceptions import KlingError
 from airflow_provider_kling.hooks.kling import KlingHook
+from airflow_provider_kling.protocol import KLING_TASK_XCOM_KEY
 from airflow_provider_kling.sensors.kling import KlingTaskSensor
-from airflow_provider_kling.task_types import TASK_TYPES
+from airflow_provider_kling.spec import TASK_TYPES
 from airflow_provider_kling.triggers.kling import KlingTaskTrigger
-from airflow_provider_kling.waiting import KLING_TASK_XCOM_KEY
 
 MODES = {
     "deferrable": {},
@@ -47,6 +47,7 @@ def dag_body(
     ``submit`` pushes the new id as XCom ``kling_task_id``; pass ``kling_task_id=XCOM_ID`` to wait on it.
     """
     kwargs = {
+        "task_type": "text2video",
         "poke_interval": 0.2,
         "initial_delay": 0,
         "timeout": 30,
@@ -233,7 +234,12 @@ def test_kling_task_id_from_an_xcomarg(emulator, kling_conn, run_dag, deferrals)
         with DAG(DAG_ID, schedule=None, start_date=datetime.datetime(2026, 1, 1)) as dag:
             submit = PythonOperator(task_id="submit", python_callable=create)
             KlingTaskSensor(
-                task_id="wait", kling_task_id=submit.output, poke_interval=0.2, initial_delay=0, timeout=30
+                task_id="wait",
+                kling_task_id=submit.output,
+                task_type="text2video",
+                poke_interval=0.2,
+                initial_delay=0,
+                timeout=30,
             )
         """
     )
@@ -266,7 +272,9 @@ class RecordingTI:
 
 
 def sensor(**kwargs: Any) -> KlingTaskSensor:
-    return KlingTaskSensor(task_id="wait", kling_task_id="867283741759111202", **kwargs)
+    return KlingTaskSensor(
+        task_id="wait", kling_task_id="867283741759111202", **{"task_type": "text2video", **kwargs}
+    )
 
 
 def event(status: str, message: str = "", task: dict[str, Any] | None = None, task_type: str = "text2video"):
@@ -382,7 +390,12 @@ def test_an_invalid_task_type_is_refused_at_construction():
 
 @pytest.mark.parametrize("deferrable", [True, False])
 def test_an_unsafe_task_id_is_refused_before_any_request(emulator, kling_conn, deferrable):
-    s = KlingTaskSensor(task_id="wait", kling_task_id="../../v1/images/generations", deferrable=deferrable)
+    s = KlingTaskSensor(
+        task_id="wait",
+        kling_task_id="../../v1/images/generations",
+        task_type="text2video",
+        deferrable=deferrable,
+    )
     with pytest.raises(ValueError, match="kling_task_id"):
         s.execute({"ti": RecordingTI()})
     assert emulator.stats()["requests_total"] == 0

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import IO
 
 from airflow_provider_kling.testing import DEFAULT_TOKEN, EmulatorConfig, EmulatorServer
 
@@ -24,7 +25,7 @@ DEMO_DIR = ROOT / ".demo"
 DAG_ID = "example_kling_text_to_video"
 
 
-def _airflow(args: list[str], env: dict[str, str], log: object) -> int:
+def _airflow(args: list[str], env: dict[str, str], log: IO[str]) -> int:
     return subprocess.run(
         [sys.executable, "-m", "airflow", *args], env=env, stdout=log, stderr=subprocess.STDOUT, check=False
     ).returncode

@@ -304,6 +304,8 @@ class AirflowDeployment:
                 "AIRFLOW_HOME": str(home),
                 "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                # As the README recommends: Kling waits run in the triggerer by default.
+                "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
                 "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
                 "AIRFLOW__CORE__PARALLELISM": str(PARALLELISM),
                 "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",

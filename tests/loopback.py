@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 from collections.abc import Awaitable, Callable
 
@@ -48,14 +49,15 @@ class RawServer:
     """``RawServer(handler)``: a TCP server on 127.0.0.1 whose handler writes raw bytes (for answers no HTTP
     library would send: cut or dribbled headers, bad ``Content-Length``); ``.url``, ``.stop()``."""
 
-    def __init__(self, handler: RawHandler) -> None:
+    def __init__(self, handler: RawHandler, ssl_context: ssl.SSLContext | None = None) -> None:
         self.loop = asyncio.new_event_loop()
         self.url = ""
         ready = threading.Event()
 
         async def start() -> None:
-            self.server = await asyncio.start_server(handler, "127.0.0.1", 0)
-            self.url = f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+            self.server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=ssl_context)
+            scheme = "https" if ssl_context else "http"
+            self.url = f"{scheme}://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
             ready.set()
 
         def run() -> None:

@@ -77,7 +77,9 @@ class Deadline:
 
 
 def _shut_down(connection: HTTPConnection) -> None:
-    sock = connection.sock
+    # A response that ends the connection ("Connection: close") takes the socket from ``connection.sock``
+    # while the body is read: the socket remembered at connect still reaches it.
+    sock = connection.sock or getattr(connection, "_deadline_socket", None)
     if sock is not None:
         with contextlib.suppress(OSError):  # already closed
             sock.shutdown(socket.SHUT_RDWR)
@@ -94,6 +96,7 @@ class _DeadlineMixin:
 
     def connect(self) -> None:
         super().connect()  # type: ignore[misc]
+        self._deadline_socket = self.sock  # type: ignore[attr-defined]
         _attach(self)  # type: ignore[arg-type]
 
     def request(self, *args: Any, **kwargs: Any) -> None:

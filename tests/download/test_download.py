@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from airflow_provider_kling.exceptions import KlingError, KlingTransportError
+from airflow_provider_kling.exceptions import KlingDownloadError, KlingError, KlingValidationError
 from airflow_provider_kling.hooks.kling import KlingHook
 from airflow_provider_kling.operators.download import KlingDownloadOperator, safe_file_name, unique_names
 from tests.loopback import LoopbackServer
@@ -107,7 +107,7 @@ def test_transient_failures_are_retried(files, tmp_path):
 
 def test_truncated_body_is_retried_and_never_left_under_the_final_name(files, tmp_path):
     files.script["/v.mp4"] = [("cut", b"x" * 500, 1000)]
-    with pytest.raises(KlingTransportError, match="v.mp4"):
+    with pytest.raises(KlingDownloadError, match="v.mp4.*broke off"):
         download([files.url + "/v.mp4"], tmp_path, max_retries=2)
     assert files.hits["/v.mp4"] == 3
     assert list(tmp_path.iterdir()) == []
@@ -142,7 +142,7 @@ def test_max_bytes_is_enforced_while_streaming_without_content_length(files, tmp
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/x.mp4", "/etc/passwd", 42])
 def test_only_http_sources(url, tmp_path):
-    with pytest.raises(KlingError, match="http"):
+    with pytest.raises(KlingValidationError, match="http"):
         download([url], tmp_path)
 
 

@@ -480,3 +480,219 @@ class KlingVirtualTryOnOperator(KlingCreateTaskOperator):
             payload=request_fields("kolors-virtual-try-on", locals()),
             **kwargs,
         )
+
+
+class KlingLipSyncOperator(KlingCreateTaskOperator):
+    """Make a video's face speak (``lip-sync``): text with a voice (``mode="text2video"``) or an audio track
+    (``mode="audio2video"``); the arguments go into Kling's ``input`` object."""
+
+    def __init__(
+        self,
+        *,
+        video_id: str | None = None,
+        video_url: str | None = None,
+        mode: str | None = None,
+        text: str | None = None,
+        voice_id: str | None = None,
+        voice_language: str | None = None,
+        voice_speed: float | None = None,
+        audio_type: str | None = None,
+        audio_file: str | None = None,
+        audio_url: str | None = None,
+        callback_url: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(task_type="lip-sync", payload=request_fields("lip-sync", locals()), **kwargs)
+
+
+class KlingVideoEffectsOperator(KlingCreateTaskOperator):
+    """Apply a preset effect scene to one image, or two for the two-person scenes (``effects``)."""
+
+    def __init__(
+        self,
+        *,
+        effect_scene: str | None = None,
+        model_name: str | None = None,
+        mode: str | None = None,
+        image: str | None = None,
+        images: list[str] | None = None,
+        duration: int | str | None = None,
+        callback_url: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(task_type="effects", payload=request_fields("effects", locals()), **kwargs)
+
+
+class KlingOmniVideoOperator(KlingCreateTaskOperator):
+    """One prompt referencing images, elements and videos (``<<<image_1>>>``) → a video (``omni-video``)."""
+
+    def __init__(
+        self,
+        *,
+        model_name: str | None = None,
+        prompt: str | None = None,
+        image_list: list[Any] | None = None,
+        element_list: list[dict[str, Any]] | None = None,
+        video_list: list[Any] | None = None,
+        mode: str | None = None,
+        aspect_ratio: str | None = None,
+        duration: int | str | None = None,
+        callback_url: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(task_type="omni-video", payload=request_fields("omni-video", locals()), **kwargs)
+
+
+class KlingMotionControlOperator(KlingCreateTaskOperator):
+    """A character image follows the motion of a reference video (``motion-control``)."""
+
+    def __init__(
+        self,
+        *,
+        model_name: str | None = None,
+        image_url: str | None = None,
+        video_url: str | None = None,
+        character_orientation: str | None = None,
+        mode: str | None = None,
+        keep_original_sound: str | None = None,
+        prompt: str | None = None,
+        callback_url: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            task_type="motion-control", payload=request_fields("motion-control", locals()), **kwargs
+        )
+
+
+class KlingAvatarOperator(KlingCreateTaskOperator):
+    """A portrait speaks an audio track, given as ``audio_id`` (from TTS) or ``sound_file``
+    (``avatar/image2video``)."""
+
+    def __init__(
+        self,
+        *,
+        image: str | None = None,
+        audio_id: str | None = None,
+        sound_file: str | None = None,
+        prompt: str | None = None,
+        mode: str | None = None,
+        callback_url: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            task_type="avatar/image2video", payload=request_fields("avatar/image2video", locals()), **kwargs
+        )
+
+
+class KlingMultiImageToImageOperator(KlingCreateTaskOperator):
+    """Images from 1-4 subject images plus optional scene and style images (``multi-image2image``)."""
+
+    def __init__(
+        self,
+        *,
+        model_name: str | None = None,
+        prompt: str | None = None,
+        subject_image_list: list[Any] | None = None,
+        scene_image: str | None = None,
+        style_image: str | None = None,
+        n: int | None = None,
+        aspect_ratio: str | None = None,
+        callback_url: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            task_type="multi-image2image", payload=request_fields("multi-image2image", locals()), **kwargs
+        )
+
+
+class KlingImageExpandOperator(KlingCreateTaskOperator):
+    """Outpaint an image by ratios of its size on each side (``editing/expand``)."""
+
+    def __init__(
+        self,
+        *,
+        image: str | None = None,
+        up_expansion_ratio: float | None = None,
+        down_expansion_ratio: float | None = None,
+        left_expansion_ratio: float | None = None,
+        right_expansion_ratio: float | None = None,
+        prompt: str | None = None,
+        n: int | None = None,
+        callback_url: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            task_type="editing/expand", payload=request_fields("editing/expand", locals()), **kwargs
+        )
+
+
+class KlingOmniImageOperator(KlingCreateTaskOperator):
+    """A prompt referencing images and elements → images (``omni-image``)."""
+
+    def __init__(
+        self,
+        *,
+        model_name: str | None = None,
+        prompt: str | None = None,
+        image_list: list[Any] | None = None,
+        element_list: list[dict[str, Any]] | None = None,
+        n: int | None = None,
+        aspect_ratio: str | None = None,
+        resolution: str | None = None,
+        callback_url: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(task_type="omni-image", payload=request_fields("omni-image", locals()), **kwargs)
+
+
+class KlingTextToAudioOperator(KlingCreateTaskOperator):
+    """A sound effect from a prompt (``text-to-audio``); ``return_value`` holds its MP3 (or WAV) URL."""
+
+    def __init__(
+        self,
+        *,
+        prompt: str | None = None,
+        duration: float | None = None,
+        callback_url: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            task_type="text-to-audio", payload=request_fields("text-to-audio", locals()), **kwargs
+        )
+
+
+class KlingVideoToAudioOperator(KlingCreateTaskOperator):
+    """Sound effects and music for a 3-20 s video (``video-to-audio``); ``return_value`` holds the video with
+    sound, then the audio track."""
+
+    def __init__(
+        self,
+        *,
+        video_id: str | None = None,
+        video_url: str | None = None,
+        sound_effect_prompt: str | None = None,
+        bgm_prompt: str | None = None,
+        asmr_mode: bool | None = None,
+        callback_url: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            task_type="video-to-audio", payload=request_fields("video-to-audio", locals()), **kwargs
+        )
+
+
+class KlingTextToSpeechOperator(KlingCreateTaskOperator):
+    """Speech from text (``tts``); ``return_value`` holds its MP3 (or WAV) URL, ``kling_task`` the audio id
+    that lip-sync and avatar tasks take."""
+
+    def __init__(
+        self,
+        *,
+        text: str | None = None,
+        voice_id: str | None = None,
+        voice_language: str | None = None,
+        voice_speed: float | None = None,
+        callback_url: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(task_type="tts", payload=request_fields("tts", locals()), **kwargs)

@@ -1,4 +1,4 @@
-"""Every valid 2026 request body of ``tests/validation/cases.py``, sent once by ``KlingCreateTaskOperator``
+"""Every valid request body of ``tests/validation/cases.py``, sent once by ``KlingCreateTaskOperator``
 and once by the type's typed operator (the body's fields as keyword arguments). Nothing may be refused."""
 
 from __future__ import annotations
@@ -10,13 +10,16 @@ from airflow.providers.common.compat.sdk import DAG
 
 from airflow_provider_kling.operators import kling as operators
 from airflow_provider_kling.spec import get_task_type
-from tests.validation.cases import valid_cases
+from tests.validation.cases import typed_kwargs, valid_cases
 
 VIDEO_ID = "{{ ti.xcom_pull(task_ids='source_video', key='kling_task')['task_result']['videos'][0]['id'] }}"
 
 
-def with_video_id(body: dict[str, Any]) -> dict[str, Any]:
-    return {name: VIDEO_ID if value == "{video_id}" else value for name, value in body.items()}
+def with_video_id(body: Any) -> Any:
+    """The body with ``{video_id}`` (at any depth) replaced by the template of the source video's id."""
+    if isinstance(body, dict):
+        return {name: with_video_id(value) for name, value in body.items()}
+    return VIDEO_ID if body == "{video_id}" else body
 
 
 with DAG(
@@ -36,7 +39,9 @@ with DAG(
                 payload=body,
                 wait_for_completion=False,
             ),
-            typed(task_id=f"typed__{case.id}", wait_for_completion=False, **body),
+            typed(
+                task_id=f"typed__{case.id}", wait_for_completion=False, **typed_kwargs(case.task_type, body)
+            ),
         ]
         if body != case.body:
             source >> tasks

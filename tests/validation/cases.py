@@ -34,6 +34,8 @@ class Mistake(NamedTuple):
 
 IMG = "https://cdn.example.com/kling/input/cat.png"
 IMG2 = "https://cdn.example.com/kling/input/dog.jpg"
+VIDEO = "https://cdn.example.com/kling/input/dance.mp4"
+AUDIO = "https://cdn.example.com/kling/input/voice.mp3"
 CAMERA_ZOOM = {
     "type": "simple",
     "config": {"horizontal": 0, "vertical": 0, "pan": 0, "tilt": 0, "roll": 0, "zoom": 5},
@@ -266,6 +268,114 @@ def valid_cases() -> list[Case]:
             "kolors-virtual-try-on",
             {"human_image": png_b64(300, 900), "cloth_image": IMG2, "model_name": "kolors-virtual-try-on-v1"},
         ),
+        # The types added in 2026: each of them, as Kling documents its body.
+        Case(
+            "lipsync-text",
+            "lip-sync",
+            {
+                "input": {
+                    "video_id": "{video_id}",
+                    "mode": "text2video",
+                    "text": "Hello from the pipeline",
+                    "voice_id": "genshin_vindi2",
+                    "voice_language": "en",
+                    "voice_speed": 1.0,
+                },
+                "callback_url": "",
+            },
+        ),
+        Case(
+            "lipsync-audio-url",
+            "lip-sync",
+            {"input": {"video_url": VIDEO, "mode": "audio2video", "audio_type": "url", "audio_url": AUDIO}},
+        ),
+        Case(
+            "effects-hug",
+            "effects",
+            {
+                "effect_scene": "hug",
+                "input": {"model_name": "kling-v1-6", "mode": "std", "images": [IMG, IMG2], "duration": "5"},
+            },
+        ),
+        Case(
+            "effects-one-image",
+            "effects",
+            {"effect_scene": "bloombloom", "input": {"image": IMG, "duration": "5"}},
+        ),
+        Case(
+            "omni-video",
+            "omni-video",
+            {
+                "model_name": "kling-video-o1",
+                "prompt": "<<<image_1>>> walks through the rain",
+                "image_list": [{"image_url": IMG, "type": "first_frame"}],
+                "mode": "pro",
+                "duration": "5",
+            },
+        ),
+        Case(
+            "motion-control",
+            "motion-control",
+            {
+                "model_name": "kling-v2-6",
+                "image_url": IMG,
+                "video_url": VIDEO,
+                "character_orientation": "image",
+                "mode": "std",
+                "keep_original_sound": "yes",
+            },
+        ),
+        Case(
+            "avatar",
+            "avatar/image2video",
+            {"image": IMG, "sound_file": AUDIO, "prompt": "smiles", "mode": "std"},
+        ),
+        Case(
+            "multi-image2image",
+            "multi-image2image",
+            {
+                "model_name": "kling-v2",
+                "prompt": "The cat in the garden",
+                "subject_image_list": [{"subject_image": IMG}],
+                "scene_image": IMG2,
+                "n": 2,
+                "aspect_ratio": "1:1",
+            },
+        ),
+        Case(
+            "expand",
+            "editing/expand",
+            {
+                "image": IMG,
+                "up_expansion_ratio": 0.5,
+                "down_expansion_ratio": 0.5,
+                "left_expansion_ratio": 0.2,
+                "right_expansion_ratio": 0.2,
+                "prompt": "",
+                "n": 1,
+            },
+        ),
+        Case(
+            "omni-image",
+            "omni-image",
+            {"prompt": "<<<image_1>>> in winter", "image_list": [{"image": IMG}], "n": 1, "resolution": "1k"},
+        ),
+        Case("text-to-audio", "text-to-audio", {"prompt": "Rain on leaves", "duration": 5.0}),
+        Case(
+            "video-to-audio",
+            "video-to-audio",
+            {"video_id": "{video_id}", "sound_effect_prompt": "footsteps", "bgm_prompt": "calm piano"},
+        ),
+        Case(
+            "tts",
+            "tts",
+            {
+                "text": "Hello from Airflow",
+                "voice_id": "genshin_vindi2",
+                "voice_language": "en",
+                "voice_speed": 1,
+            },
+        ),
     ]
 
 
@@ -437,6 +547,97 @@ def invalid_cases() -> list[Mistake]:
         ),
         Mistake("tryon-no-cloth", "kolors-virtual-try-on", {"human_image": IMG}, "cloth_image is required"),
         Mistake("tryon-no-person", "kolors-virtual-try-on", {"cloth_image": IMG}, "human_image is required"),
+        Mistake("lipsync-no-input", "lip-sync", {"callback_url": ""}, "input is required"),
+        Mistake(
+            "lipsync-two-videos",
+            "lip-sync",
+            {
+                "input": {
+                    "video_id": "v",
+                    "video_url": VIDEO,
+                    "mode": "audio2video",
+                    "audio_type": "url",
+                    "audio_url": AUDIO,
+                }
+            },
+            "exactly one of input.video_id, input.video_url",
+        ),
+        Mistake(
+            "lipsync-text-mode-without-text",
+            "lip-sync",
+            {"input": {"video_url": VIDEO, "mode": "text2video", "voice_id": "v"}},
+            "input.text is required when input.mode is 'text2video'",
+        ),
+        Mistake(
+            "lipsync-text-too-long",
+            "lip-sync",
+            {"input": {"video_url": VIDEO, "mode": "text2video", "voice_id": "v", "text": "x" * 121}},
+            "input.text must be at most 120",
+        ),
+        Mistake(
+            "lipsync-file-without-audio",
+            "lip-sync",
+            {"input": {"video_url": VIDEO, "mode": "audio2video", "audio_type": "file"}},
+            "input.audio_file is required",
+        ),
+        Mistake(
+            "lipsync-unknown-mode", "lip-sync", {"input": {"video_url": VIDEO, "mode": "sing"}}, "input.mode"
+        ),
+        Mistake("effects-no-scene", "effects", {"input": {"image": IMG}}, "effect_scene is required"),
+        Mistake(
+            "effects-image-and-images",
+            "effects",
+            {"effect_scene": "hug", "input": {"image": IMG, "images": [IMG, IMG2]}},
+            "exactly one of input.image, input.images",
+        ),
+        Mistake("omni-no-prompt", "omni-video", {"model_name": "kling-video-o1"}, "prompt is required"),
+        Mistake("motion-no-video", "motion-control", {"image_url": IMG}, "video_url is required"),
+        Mistake(
+            "motion-ftp-video",
+            "motion-control",
+            {"image_url": IMG, "video_url": "ftp://x/v.mp4"},
+            "video_url",
+        ),
+        Mistake(
+            "avatar-two-audios",
+            "avatar/image2video",
+            {"image": IMG, "audio_id": "a1", "sound_file": AUDIO},
+            "exactly one of audio_id, sound_file",
+        ),
+        Mistake(
+            "mii-five-subjects",
+            "multi-image2image",
+            {"subject_image_list": [{"subject_image": IMG}] * 5},
+            "subject_image_list must have 1 to 4",
+        ),
+        Mistake(
+            "expand-ratio-3", "editing/expand", {"image": IMG, "up_expansion_ratio": 3}, "up_expansion_ratio"
+        ),
+        Mistake(
+            "expand-too-much",
+            "editing/expand",
+            {"image": IMG, **{f"{side}_expansion_ratio": 1 for side in ("up", "down", "left", "right")}},
+            "expansion ratios make the image 9x",
+        ),
+        Mistake("omni-image-no-prompt", "omni-image", {"image_list": [{"image": IMG}]}, "prompt is required"),
+        Mistake(
+            "t2a-prompt-201",
+            "text-to-audio",
+            {"prompt": "x" * 201, "duration": 5},
+            "prompt must be at most 200",
+        ),
+        Mistake("t2a-no-duration", "text-to-audio", {"prompt": "rain"}, "duration is required"),
+        Mistake(
+            "v2a-no-video", "video-to-audio", {"bgm_prompt": "piano"}, "exactly one of video_id, video_url"
+        ),
+        Mistake("tts-no-text", "tts", {"voice_id": "v"}, "text is required"),
+        Mistake("tts-text-1001", "tts", {"text": "x" * 1001}, "text must be at most 1000"),
+        Mistake(
+            "tts-speed-3",
+            "tts",
+            {"text": "hi", "voice_speed": 3},
+            "voice_speed must be a number from 0.8 to 2",
+        ),
     ]
 
 
@@ -446,3 +647,12 @@ FUTURE: list[tuple[str, str, dict[str, Any]]] = [
     ("mode", "text2video", {"prompt": "p", "mode": "8k"}),
     ("duration", "text2video", {"prompt": "p", "duration": "20"}),
 ]
+
+
+def typed_kwargs(task_type: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A body as the typed operator's keyword arguments: Kling's ``input`` object flattened."""
+    from airflow_provider_kling.spec import get_task_type
+
+    nested = get_task_type(task_type).nested
+    inner = body.get(nested, {}) if nested else {}
+    return {**{k: v for k, v in body.items() if k != nested}, **inner}

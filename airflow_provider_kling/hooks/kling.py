@@ -433,13 +433,29 @@ class KlingHook(HttpHook):
     # -- public API ---------------------------------------------------------------------------------------
 
     def create_task(
-        self, task_type: str, payload: Mapping[str, Any], *, retry_rate_limits: bool = True
+        self,
+        task_type: str,
+        payload: Mapping[str, Any],
+        *,
+        retry_rate_limits: bool = True,
+        validate: bool = True,
     ) -> dict[str, Any]:
         """Create a task and return Kling's task object; safe to retry when ``external_task_id`` is set.
 
+        The body is checked against the spec first and image files are read in (``validate=False`` for a
+        caller that already did, such as the operators): a certain mistake raises ``KlingValidationError``
+        before anything is sent, a value outside the known sets is logged as a warning and sent.
         ``retry_rate_limits=False`` raises 1302/1303 at once, for callers that queue on them themselves.
         """
-        if payload.get("external_task_id") is not None:
+        if validate:
+            from airflow_provider_kling.images import resolve_images
+            from airflow_provider_kling.payloads import validate_payload
+
+            body, warnings = validate_payload(task_type, payload)
+            for warning in warnings:
+                self.log.warning("Kling %s request: %s", task_type, warning)
+            payload = resolve_images(task_type, body, self.log.warning)
+        elif payload.get("external_task_id") is not None:
             validate_task_id(payload["external_task_id"], "external_task_id")
         return self._run(self._create(get_task_type(task_type), payload, retry_rate_limits))
 

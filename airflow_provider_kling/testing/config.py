@@ -11,6 +11,7 @@ Fields of Kling's 2026 API:
 - ``resource_packs``: what ``GET /account/costs`` answers (``resource_pack_subscribe_infos`` entries);
   ``costs_min_interval``: a second costs call of one account sooner than this many seconds answers 429 code
   1302 (0 disables).
+- ``faces_per_video``: how many faces ``identify-face`` finds in a video (1 to 10).
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class EmulatorConfig:
     unit_list_price: float = 0.14
     resource_packs: list[dict[str, Any]] = field(default_factory=default_resource_packs)
     costs_min_interval: float = 1.0
+    faces_per_video: int = 2
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -104,6 +106,8 @@ class EmulatorConfig:
         _number(self.callback_timeout, "callback_timeout", minimum=0.001)
         _number(self.unit_list_price, "unit_list_price", minimum=0)
         _number(self.costs_min_interval, "costs_min_interval", minimum=0)
+        if not isinstance(self.faces_per_video, int) or not 1 <= self.faces_per_video <= 10:
+            raise ValueError("faces_per_video must be an integer from 1 to 10")
         if not isinstance(self.strict_fields, bool):
             raise ValueError("strict_fields must be true or false")
         if not isinstance(self.unit_charges, dict) or not set(UNIT_CHARGE_KEYS) <= set(self.unit_charges):

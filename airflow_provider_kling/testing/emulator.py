@@ -3,13 +3,17 @@
 Written only from the API document, never from the provider code, so tests against it check the provider
 against Kling's contract rather than against itself.
 
-Paths are served under both ``/v1/...`` and the gateway form ``/kling/v1/...``. An unknown path or method
-answers HTTP 404 code 1202; an unknown task id (or external id) answers HTTP 404 code 1203.
+Every task type of §2 is served under both ``/v1/...`` and the gateway form ``/kling/v1/...``: create
+``POST .../{action}/{path}``, query ``GET .../{action}/{path}/{task id or external id}``, list
+``GET .../{action}/{path}?pageNum&pageSize``; ``path`` may hold a slash (``videos/avatar/image2video``). The
+session endpoints of the two-step flows live beside them (``sessions.py``). Credentials are checked before
+routing (401 on any API path); then an unknown path or method answers HTTP 404 code 1202, an unknown task id
+HTTP 404 code 1203. ``GET /account/costs`` (Kling direct only) lists the resource packs.
 
 Task status is computed from timestamps on every read (no timers per task), so 10,000+ tasks cost only
-memory. Concurrency (code 1303) uses two resource-pack pools with the same ``concurrency_limit``: a "video"
-pool (every ``videos/*`` task and ``kolors-virtual-try-on``, 1 slot each) and an "image" pool
-(``images/generations``, ``n`` slots). A task holds its slots from creation until it ends.
+memory. Concurrency (code 1303) uses one resource-pack pool per kind, each with the same
+``concurrency_limit``: "video" (every ``videos/*`` task, 1 slot), "image" (``n`` slots), "try-on" (1 slot)
+and "audio" (1 slot). A task holds its slots from creation until it ends.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import random
 import re
 import time
 import uuid
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -36,22 +40,36 @@ from airflow_provider_kling.testing.callbacks import CallbackDispatcher
 from airflow_provider_kling.testing.config import AUTH_FIELDS, EmulatorConfig
 from airflow_provider_kling.testing.controls import Controls
 from airflow_provider_kling.testing.faults import CODE_MESSAGES, Fault, FaultInjector, status_for_code
-from airflow_provider_kling.testing.media import mp4_parts, png_parts, zero_chunks
+from airflow_provider_kling.testing.media import FILES, file_parts, zero_chunks
+from airflow_provider_kling.testing.sessions import (
+    Session,
+    identify_face_answer,
+    init_selection_answer,
+    new_session,
+    preview_answer,
+    selection_answer,
+)
+from airflow_provider_kling.testing.stats import Stats
 from airflow_provider_kling.testing.tasks import (
     EXTEND_DURATION,
+    IMAGE_TYPES_WITH_N,
+    POOLS,
+    ROUTES,
     TASK_TYPES,
-    WATERMARK_SUFFIX,
     Task,
-    pool_of,
     render_task,
 )
-from airflow_provider_kling.testing.validation import Invalid, validate_create
+from airflow_provider_kling.testing.validation import SESSION_RULES, Invalid, validate, validate_create
 
 PREFIXES = ("/v1", "/kling/v1")
 #: Paths outside Kling's API: result files (public, like a CDN) and the emulator's own controls.
 UNAUTHENTICATED_PREFIXES = ("/media/", "/emulator/")
-MEDIA_NAME = re.compile(rf"(\d+)({WATERMARK_SUFFIX})?\.(mp4|png)")
-REQUEST_LOG_SIZE = 2000
+#: ``{action}/{path}`` of the session endpoints -> the endpoint's name in SESSION_RULES
+SESSION_ROUTES = {
+    "videos/identify-face": "identify-face",
+    **{f"videos/multi-elements/{name}": name for name in SESSION_RULES if name.endswith("-selection")},
+}
+SESSION_MEDIA = re.compile(r"(?:face-\d+|mask-\d+|cover)\.png|(?:normalized|preview|tracking)\.mp4")
 HTML_PAGE = (
     "<html><head><title>{status} Bad Gateway</title></head><body><center><h1>{status} Bad Gateway</h1>"
     "</center><hr><center>nginx</center></body></html>"
@@ -70,45 +88,6 @@ class _Answer:
 
 
 _ANSWER: ContextVar[_Answer] = ContextVar("kling_emulator_answer")
-
-
-class Stats:
-    """Counters a test reads through ``GET /emulator/stats``.
-
-    ``requests_total``/``http_status``/``answers_by_code`` cover API paths only (not media, not controls);
-    ``creates_by_external_id`` counts create *attempts* per external id whatever the answer, ``creates``
-    only tasks really created; ``request_log`` (last 2000) holds API and media requests, ``status`` None
-    for a dropped connection.
-    """
-
-    def __init__(self) -> None:
-        self.creates = 0
-        self.create_attempts = 0
-        self.creates_by_external_id: Counter[str] = Counter()
-        self.queries_by_task: Counter[str] = Counter()
-        self.queries_by_external_id: Counter[str] = Counter()
-        self.list_requests = 0
-        self.answers_by_code: Counter[str] = Counter()
-        self.http_status: Counter[str] = Counter()
-        self.faults_injected: Counter[str] = Counter()
-        self.requests_total = 0
-        self.media_requests = 0
-        self.callbacks_sent = 0
-        self.callbacks_failed = 0
-        self.costs_requests = 0
-        self.request_log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, value in vars(self).items():
-            out[name] = (
-                dict(value)
-                if isinstance(value, Counter)
-                else list(value)
-                if isinstance(value, deque)
-                else value
-            )
-        return out
 
 
 class KlingEmulator:
@@ -130,8 +109,9 @@ class KlingEmulator:
         self._by_type: dict[str, list[Task]] = {name: [] for name in TASK_TYPES}
         self._by_external_id: dict[str, Task] = {}
         self._videos: dict[str, Task] = {}
-        self._pool_heap: dict[str, list[tuple[float, int]]] = {"video": [], "image": []}
-        self._pool_used: dict[str, int] = {"video": 0, "image": 0}
+        self._sessions: dict[str, Session] = {}
+        self._pool_heap: dict[str, list[tuple[float, int]]] = {pool: [] for pool in POOLS}
+        self._pool_used: dict[str, int] = dict.fromkeys(POOLS, 0)
         self._last_costs_call: dict[str, float] = {}
         self._callbacks.clear()
 
@@ -155,7 +135,7 @@ class KlingEmulator:
         return self.config.to_dict()
 
     def reset(self) -> None:
-        """Forget tasks, stats and queued faults; restore the start-up config except the auth fields."""
+        """Forget tasks, sessions, stats and queued faults; restore the start-up config except auth."""
         auth = {name: getattr(self.config, name) for name in AUTH_FIELDS}
         self.config = self._initial.merged(auth)
         self._faults.reseed(self.config.seed)
@@ -178,17 +158,27 @@ class KlingEmulator:
         task = self._tasks.get(task_id)
         return None if task is None else render_task(task, self.now(), base_url)
 
+    # ---- what the create rules ask (validation.State) -----------------------------------------------------
+
+    def video_seconds(self, video_id: str) -> float | None:
+        task = self._videos.get(video_id)
+        if task is None or task.status(self.now()) != "succeed":
+            return None
+        return float(task.duration or 0)
+
+    def session(self, kind: str, session_id: str) -> Session | None:
+        session = self._sessions.get(session_id)
+        return session if session is not None and session.kind == kind and session.alive(self.now()) else None
+
     # ---- application ----------------------------------------------------------------------------------
 
     def make_app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024 * 1024)
         app.cleanup_ctx.append(self._callbacks.context)
         for prefix in PREFIXES:
-            app.router.add_post(prefix + "/{action}/{action2}", self._create_handler)
-            app.router.add_get(prefix + "/{action}/{action2}", self._list_handler)
-            app.router.add_get(prefix + "/{action}/{action2}/{task_id}", self._query_handler)
+            app.router.add_route("*", prefix + "/{rest:.*}", self._api_handler)
         app.router.add_get("/account/costs", self._costs_handler)
-        app.router.add_get("/media/{task_id}/{name}", self._media_handler)
+        app.router.add_get("/media/{owner}/{name}", self._media_handler)
         Controls(self).add_routes(app)
         app.router.add_route("*", "/{tail:.*}", self._unknown_handler)
         return app
@@ -292,9 +282,19 @@ class KlingEmulator:
 
     # ---- API handlers ---------------------------------------------------------------------------------
 
-    def _task_type(self, request: web.Request) -> str | None:
-        action, action2 = request.match_info["action"], request.match_info["action2"]
-        return action2 if TASK_TYPES.get(action2) == action else None
+    async def _api_handler(self, request: web.Request) -> web.StreamResponse:
+        """Route ``{action}/{path}[/{id}]`` by matching the known type paths (which may hold a slash)."""
+        rest, method = request.match_info["rest"], request.method
+        if rest in ROUTES and method in ("POST", "GET"):
+            return await (
+                self._create(request, ROUTES[rest]) if method == "POST" else self._list(request, ROUTES[rest])
+            )
+        head, _, ident = rest.rpartition("/")
+        if head in ROUTES and ident and method == "GET":
+            return await self._query(request, ROUTES[head], ident)
+        if rest in SESSION_ROUTES and method == "POST":
+            return await self._session_call(request, SESSION_ROUTES[rest])
+        return await self._unknown_handler(request)
 
     def _pre(self, request: web.Request, op: str) -> tuple[web.Response | None, Fault | None]:
         """Faults, then auth. Returns an answer that pre-empts the handler, and an after-create fault."""
@@ -311,16 +311,25 @@ class KlingEmulator:
                 return self._error(request, error[0], error[1]), None
         return None, fault
 
-    async def _create_handler(self, request: web.Request) -> web.StreamResponse:
-        task_type = self._task_type(request)
-        if task_type is None:
-            return await self._unknown_handler(request)
-        self.stats.create_attempts += 1
-        raw = await request.read()
+    async def _json_body(self, request: web.Request) -> Any:
+        """The parsed body, or None when it is not JSON."""
         try:
-            body: Any = json.loads(raw)
+            return json.loads(await request.read())
         except ValueError:
-            body = None
+            return None
+
+    def _finish(self, request: web.Request, fault: Fault | None, data: Any) -> web.Response:
+        """Answer a create that did its work: normally, or with the after-create fault it drew (consumed)."""
+        if fault is None:
+            return self._ok(request, data)
+        if fault.entry is not None:
+            with contextlib.suppress(ValueError):
+                self.config.fail_requests.remove(fault.entry)
+        return self._fault_response(request, fault)
+
+    async def _create(self, request: web.Request, task_type: str) -> web.StreamResponse:
+        self.stats.create_attempts += 1
+        body = await self._json_body(request)
         external = body.get("external_task_id") if isinstance(body, dict) else None
         if external and isinstance(external, str):
             self.stats.creates_by_external_id[external] += 1
@@ -336,28 +345,19 @@ class KlingEmulator:
         external_id = body.get("external_task_id")
         if external_id is not None and external_id in self._by_external_id:
             return self._error(request, 1201, "external_task_id already exists")
-        pool = pool_of(task_type)
-        slots = (body.get("n") or 1) if task_type == "generations" else 1
+        kind = TASK_TYPES[task_type]
+        slots = int(body.get("n", 1)) if kind.pool == "image" else 1
         limit = self.config.concurrency_limit
         now = self.now()
-        if limit is not None and self._slots_in_use(pool, now) + slots > limit:
+        if limit is not None and self._slots_in_use(kind.pool, now) + slots > limit:
             return self._error(request, 1303, CODE_MESSAGES[1303])
         task = self._add_task(task_type, body, now, self.base_url(request), slots)
-        if fault is not None and fault.entry is not None:
-            with contextlib.suppress(ValueError):
-                self.config.fail_requests.remove(fault.entry)
-        if fault is not None:
-            return self._fault_response(request, fault)
-        return self._ok(request, render_task(task, now, self.base_url(request)))
+        return self._finish(request, fault, render_task(task, now, self.base_url(request)))
 
-    async def _query_handler(self, request: web.Request) -> web.StreamResponse:
-        task_type = self._task_type(request)
-        if task_type is None:
-            return await self._unknown_handler(request)
+    async def _query(self, request: web.Request, task_type: str, ident: str) -> web.StreamResponse:
         answer, _ = self._pre(request, "query")
         if answer is not None:
             return answer
-        ident = request.match_info["task_id"]
         task = self._tasks.get(ident)
         if task is None or task.task_type != task_type:
             task = self._by_external_id.get(ident)
@@ -367,10 +367,7 @@ class KlingEmulator:
         self.stats.queries_by_task[task.task_id] += 1
         return self._ok(request, render_task(task, self.now(), self.base_url(request)))
 
-    async def _list_handler(self, request: web.Request) -> web.StreamResponse:
-        task_type = self._task_type(request)
-        if task_type is None:
-            return await self._unknown_handler(request)
+    async def _list(self, request: web.Request, task_type: str) -> web.StreamResponse:
         self.stats.list_requests += 1
         answer, _ = self._pre(request, "query")
         if answer is not None:
@@ -389,6 +386,50 @@ class KlingEmulator:
         start = max(0, end - page["pageSize"])
         now, base = self.now(), self.base_url(request)
         return self._ok(request, [render_task(t, now, base) for t in reversed(tasks[start : max(end, 0)])])
+
+    async def _session_call(self, request: web.Request, name: str) -> web.StreamResponse:
+        """identify-face and the multi-elements selection endpoints: answered at once (``sessions.py``)."""
+        self.stats.session_requests[name] += 1
+        body = await self._json_body(request)
+        answer, fault = self._pre(request, "create")
+        if answer is not None:
+            return answer
+        if body is None:
+            return self._error(request, 1201, "invalid parameter: request body must be valid JSON")
+        try:
+            body = validate(SESSION_RULES[name], name, body, self, strict=self.config.strict_fields)
+        except Invalid as exc:
+            return self._error(request, 1201, f"invalid parameter: {exc}")
+        return self._finish(request, fault, self._apply_session_call(name, body, self.base_url(request)))
+
+    def _apply_session_call(self, name: str, body: dict[str, Any], base_url: str) -> dict[str, Any]:
+        now = self.now()
+        if name in ("identify-face", "init-selection"):
+            seconds = self.video_seconds(body["video_id"]) if "video_id" in body else 5.0
+            kind = "identify-face" if name == "identify-face" else "multi-elements"
+            faces = self.config.faces_per_video if kind == "identify-face" else 0
+            session = new_session(kind, now, seconds or 5.0, faces)
+            self._sessions[session.session_id] = session
+            self.stats.sessions_created[kind] += 1
+            if kind == "identify-face":
+                return identify_face_answer(session, base_url)
+            return init_selection_answer(session, base_url)
+        session = self._sessions[body["session_id"]]  # the rules checked it is live
+        self.stats.selection_calls[name] += 1
+        if name == "preview-selection":
+            return preview_answer(session, base_url)
+        if name == "clear-selection":
+            session.selections.clear()
+            return {"status": 0, "session_id": session.session_id}
+        frame, points = body["frame_index"], body["points"]
+        marked = session.selections.setdefault(frame, [])
+        if name == "add-selection":
+            marked.extend(points)
+        else:
+            marked[:] = [point for point in marked if point not in points]
+        if not marked:
+            del session.selections[frame]
+        return selection_answer(session, frame, base_url)
 
     async def _costs_handler(self, request: web.Request) -> web.StreamResponse:
         """``GET /account/costs`` (§8): the account's resource packs, at most one call per second."""
@@ -425,21 +466,26 @@ class KlingEmulator:
 
     # ---- tasks ----------------------------------------------------------------------------------------
 
-    def video_ready(self, video_id: str) -> bool:
-        """For the create rules: ``video_id`` names a video of an earlier task that has succeeded."""
-        task = self._videos.get(video_id)
-        return task is not None and task.status(self.now()) == "succeed"
-
     def _slots_in_use(self, pool: str, now: float) -> int:
         heap = self._pool_heap[pool]
         while heap and heap[0][0] <= now:
             self._pool_used[pool] -= heapq.heappop(heap)[1]
         return self._pool_used[pool]
 
+    def _source(self, task_type: str, body: dict[str, Any]) -> tuple[Task | None, float | None]:
+        """The task whose video this one works on, and the source video's length when known."""
+        video_id = body.get("input", {}).get("video_id") if task_type == "lip-sync" else body.get("video_id")
+        parent = self._videos.get(video_id) if isinstance(video_id, str) else None
+        if parent is not None:
+            return parent, float(parent.duration or 0)
+        session = self._sessions.get(str(body.get("session_id")))
+        return None, session.video_seconds if session is not None else None
+
     def _add_task(self, task_type: str, body: dict[str, Any], now: float, base_url: str, slots: int) -> Task:
         cfg = self.config
+        kind = TASK_TYPES[task_type]
         durations = cfg.task_durations
-        default = durations.get(f"{TASK_TYPES[task_type]}/{task_type}", cfg.task_duration)
+        default = durations.get(f"{kind.action}/{task_type}", cfg.task_duration)
         duration = float(durations.get(task_type, default))
         if cfg.task_duration_spread:
             duration += self._durations.uniform(0, cfg.task_duration_spread)
@@ -450,17 +496,34 @@ class KlingEmulator:
             cfg.fail_next = {**cfg.fail_next, "count": remaining} if remaining > 0 else None
         self._next_id += 1
         task_id = str(self._next_id)
-        is_video = TASK_TYPES[task_type] == "videos"
-        video_ids = [str(uuid.uuid5(uuid.NAMESPACE_URL, f"kling-emulator/{task_id}/0"))] if is_video else []
-        video_duration = str(body.get("duration") or "5") if is_video else None
-        if task_type == "video-extend":
-            video_duration = EXTEND_DURATION
-        outputs = slots if task_type == "generations" else 1
+        spec = body.get("input", {})
+        parent, source_seconds = self._source(task_type, body)
+        video_duration: str | None = None
+        if kind.makes_video:
+            requested = body.get("duration") or spec.get("duration")
+            video_duration = (
+                EXTEND_DURATION
+                if task_type == "video-extend"
+                else str(requested)
+                if requested
+                else f"{source_seconds:g}"
+                if source_seconds
+                else "5"
+            )
+        audio_seconds: str | None = None
+        if "audios" in kind.results:
+            if task_type == "text-to-audio":
+                audio_seconds = f"{float(body['duration']):.1f}"
+            elif task_type == "tts":
+                audio_seconds = f"{max(1.0, len(body['text']) / 12):.1f}"
+            else:
+                audio_seconds = video_duration
+        outputs = slots if task_type in IMAGE_TYPES_WITH_N else 1
         units = charge(
             cfg.unit_charges,
             task_type,
-            TASK_TYPES[task_type],
-            str(body.get("mode") or "std"),
+            kind.action,
+            quality if (quality := body.get("mode") or spec.get("mode")) in ("pro", "4k") else "std",
             float(video_duration or 0),
             outputs,
         )
@@ -477,8 +540,14 @@ class KlingEmulator:
             base_url=base_url,
             outputs=outputs,
             duration=video_duration,
-            video_ids=video_ids,
-            parent=self._videos.get(body["video_id"]) if task_type == "video-extend" else None,
+            video_ids=(
+                [str(uuid.uuid5(uuid.NAMESPACE_URL, f"kling-emulator/{task_id}/0"))]
+                if kind.makes_video
+                else []
+            ),
+            parent=parent,
+            audio_seconds=audio_seconds,
+            series=task_type == "omni-image" and outputs > 1,
             units=units,
             list_price=units * cfg.unit_list_price,
             watermark=watermark["enabled"] if isinstance(watermark, dict) else None,
@@ -488,7 +557,7 @@ class KlingEmulator:
         if task.external_task_id is not None:
             self._by_external_id[task.external_task_id] = task
         if fail_message is None:
-            self._videos.update(dict.fromkeys(video_ids, task))
+            self._videos.update(dict.fromkeys(task.video_ids, task))
         heapq.heappush(self._pool_heap[task.pool], (task.done_at, slots))
         self._pool_used[task.pool] += slots
         self.stats.creates += 1
@@ -498,26 +567,25 @@ class KlingEmulator:
 
     # ---- media ----------------------------------------------------------------------------------------
 
+    def _media_ext(self, owner: str, name: str) -> str | None:
+        """The extension of a file that exists now: a result of a succeeded task, or a session's picture."""
+        task = self._tasks.get(owner)
+        if task is not None:
+            ok = task.status(self.now()) == "succeed" and name in task.media_names()
+            return name.rpartition(".")[2] if ok else None
+        session = self._sessions.get(owner)
+        if session is not None and session.alive(self.now()) and SESSION_MEDIA.fullmatch(name):
+            return name.rpartition(".")[2]
+        return None
+
     async def _media_handler(self, request: web.Request) -> web.StreamResponse:
-        """Serve a result file; no auth, like a CDN URL. Large sizes are streamed as header + zeros."""
+        """Serve a result file; no auth, like a CDN URL. Large sizes are streamed as file + padding."""
         self.stats.media_requests += 1
-        task = self._tasks.get(request.match_info["task_id"])
-        name = MEDIA_NAME.fullmatch(request.match_info["name"])
-        if (
-            task is None
-            or name is None
-            or int(name[1]) >= task.outputs
-            or (name[2] is not None and not task.watermark)
-            or name[3] != ("mp4" if task.is_video else "png")
-            or task.status(self.now()) != "succeed"
-        ):
+        ext = self._media_ext(request.match_info["owner"], request.match_info["name"])
+        if ext is None:
             return self._error(request, 1203, "media not found")
-        is_video = task.is_video
-        if is_video:
-            head, padding = mp4_parts(float(task.duration or 5), self.config.media_size_bytes)
-        else:
-            head, padding = png_parts(self.config.media_size_bytes)
-        response = web.StreamResponse(headers={"Content-Type": "video/mp4" if is_video else "image/png"})
+        head, padding = file_parts(ext, self.config.media_size_bytes)
+        response = web.StreamResponse(headers={"Content-Type": FILES[ext][1]})
         response.content_length = len(head) + padding
         await response.prepare(request)
         if request.method != "HEAD":

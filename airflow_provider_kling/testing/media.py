@@ -1,59 +1,52 @@
-"""Small but structurally valid result files, so download code can check magic bytes and sizes.
+"""Result files: real, playable media shipped as package data (``assets/``, made by
+``scripts/make_emulator_media.sh`` with ffmpeg), so download code and browsers get what Kling's CDN serves.
 
-The MP4 is a hand-built ISO-BMFF file (``ftyp`` + ``moov``/``mvhd`` + ``mdat``); it does not play, but every
-box is well formed. The PNG is a real 320x320 RGB gradient made with zlib + struct. Both can be padded to any
-size for download benchmarks without holding the padded file in memory.
+- ``video.mp4``: 2.5 s H.264 (constrained baseline, yuv420p, ``moov`` first) moving test pattern, 320x180;
+- ``image.png``: 320x320 RGB colour bars (>= 300 px per side);
+- ``tone.mp3`` / ``tone.wav``: a 2 s 440 Hz tone.
+
+``media_size_bytes`` pads a file for download benchmarks without holding it in memory and without breaking
+it: an MP4 gets a trailing ``free`` box (skipped by every player), a PNG zeros after ``IEND``. Audio files
+are never padded. ``make_png`` draws any other size, for tests that need specific image inputs.
 """
 
 from __future__ import annotations
 
+import functools
 import struct
 import zlib
 from collections.abc import Iterator
+from importlib import resources
 
-PNG_SIZE = 320
 CHUNK_SIZE = 256 * 1024
 
-
-def _box(kind: bytes, payload: bytes) -> bytes:
-    return struct.pack(">I", 8 + len(payload)) + kind + payload
-
-
-def mp4_header(duration_seconds: float) -> bytes:
-    """``ftyp`` + ``moov`` (with a movie header carrying the duration); ``mdat`` is added by the caller."""
-    ftyp = _box(b"ftyp", b"isom" + struct.pack(">I", 512) + b"isomiso2mp41")
-    matrix = struct.pack(">9I", 0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000)
-    mvhd = _box(
-        b"mvhd",
-        struct.pack(">I", 0)  # version 0, flags 0
-        + struct.pack(">IIII", 0, 0, 1000, int(duration_seconds * 1000))  # times, timescale, duration
-        + struct.pack(">IH", 0x00010000, 0x0100)  # rate 1.0, volume 1.0
-        + b"\x00" * 10
-        + matrix
-        + b"\x00" * 24
-        + struct.pack(">I", 2),  # next track id
-    )
-    return ftyp + _box(b"moov", mvhd)
+#: file extension -> (asset, Content-Type)
+FILES = {
+    "mp4": ("video.mp4", "video/mp4"),
+    "png": ("image.png", "image/png"),
+    "mp3": ("tone.mp3", "audio/mpeg"),
+    "wav": ("tone.wav", "audio/wav"),
+}
 
 
-def _mdat_header(payload_len: int) -> bytes:
-    if payload_len + 8 <= 0xFFFFFFFF:
-        return struct.pack(">I", payload_len + 8) + b"mdat"
-    return struct.pack(">I", 1) + b"mdat" + struct.pack(">Q", payload_len + 16)  # 64-bit largesize
+@functools.cache
+def asset(name: str) -> bytes:
+    return resources.files("airflow_provider_kling.testing").joinpath("assets", name).read_bytes()
 
 
-def mp4_parts(duration_seconds: float, total_size: int = 0) -> tuple[bytes, int]:
-    """Return (head bytes, number of zero bytes that follow) for an MP4 of ``total_size`` (0 = natural)."""
-    head = mp4_header(duration_seconds)
-    natural_payload = 16
-    if total_size <= len(head) + 16 + natural_payload:
-        return head + _mdat_header(natural_payload), natural_payload
-    for header_len in (8, 16):
-        payload = total_size - len(head) - header_len
-        mdat = _mdat_header(payload)
-        if len(mdat) == header_len:
-            return head + mdat, payload
-    raise AssertionError("unreachable")
+def file_parts(ext: str, total_size: int = 0) -> tuple[bytes, int]:
+    """(head bytes, number of zero bytes that follow) of the file served for ``ext``, padded to ``total_size``
+    (0, or anything below the natural size, serves the file as is)."""
+    data = asset(FILES[ext][0])
+    if ext == "mp4" and total_size > len(data) + 8:
+        payload = total_size - len(data) - 8
+        if payload + 8 <= 0xFFFFFFFF:
+            return data + struct.pack(">I", payload + 8) + b"free", payload
+        payload -= 8  # beyond 4 GiB the box needs a 64-bit largesize
+        return data + struct.pack(">I", 1) + b"free" + struct.pack(">Q", payload + 16), payload
+    if ext == "png":
+        return data, max(0, total_size - len(data))
+    return data, 0
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
@@ -62,7 +55,7 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
     )
 
 
-def make_png(width: int = PNG_SIZE, height: int | None = None) -> bytes:
+def make_png(width: int = 320, height: int | None = None) -> bytes:
     """A real ``width``x``height`` RGB PNG (a gradient; square by default), which any decoder accepts."""
     height = width if height is None else height
     rows = bytearray()
@@ -79,12 +72,7 @@ def make_png(width: int = PNG_SIZE, height: int | None = None) -> bytes:
     )
 
 
-PNG_BYTES = make_png()
-
-
-def png_parts(total_size: int = 0) -> tuple[bytes, int]:
-    """Return (PNG bytes, number of zero bytes of padding after IEND) for a file of ``total_size``."""
-    return PNG_BYTES, max(0, total_size - len(PNG_BYTES))
+PNG_BYTES = asset("image.png")
 
 
 def zero_chunks(count: int, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:

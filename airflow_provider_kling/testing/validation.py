@@ -4,26 +4,50 @@ Every refusal is the message of a code-1201 answer, ``"invalid parameter: <field
 An optional field sent as ``""`` or JSON ``null`` is *unset*, never an error (Kling's own examples send
 ``"negative_prompt": ""``), at any depth. Unknown fields are ignored unless the emulator runs with
 ``strict_fields``. Unlike a careful client, Kling knows its own values: a model name outside §4's list for
-the task type, a duration or mode that model does not offer, answers 1201.
+the task type, a duration or mode that model does not offer, answers 1201. Where §4 names no value set
+(effect scenes, omni-image models), any string goes.
 
 Each task type is a ``TaskRules``: a checker per field plus the rules that span fields or need emulator state
-(a ``video_id`` must name a video of an earlier succeeded task). ``FIELDS`` is derived from those tables, so
-it is exactly the set of names the rules know.
+(a ``video_id`` must name a video of an earlier succeeded task, a ``session_id`` a live session).
+``FIELDS`` is derived from those tables, so it is exactly the set of names the rules know. The session
+endpoints of the two-step flows have rules of the same form in ``SESSION_RULES``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from airflow_provider_kling.testing.images import BadImage, check_image
+from airflow_provider_kling.testing.schema import (
+    Body,
+    Check,
+    Invalid,
+    Obj,
+    any_number,
+    boolean,
+    check_fields,
+    choice,
+    clean,
+    element_id,
+    exactly_one,
+    image,
+    integer,
+    is_unset,
+    items,
+    model,
+    number,
+    text,
+    url,
+)
+from airflow_provider_kling.testing.sessions import MAX_MARKED_FRAMES, MAX_POINTS_PER_FRAME, Session
 
 MAX_PROMPT = 2500
 MAX_SHOT_PROMPT = 512
 MAX_SHOTS = 6
 
-#: §4 text2video's known models; the other video types of §4 name no list of their own and use this one
+#: §4 text2video's known models; image2video and multi-image2video (no list of their own in §4) take these
 #: plus the two image2video-only names (``kling-v1-5``, ``kling-v2-1``).
 T2V_MODELS = (
     "kling-v1",
@@ -37,7 +61,11 @@ T2V_MODELS = (
     "kling-v3-omni",
 )
 VIDEO_MODELS = (*T2V_MODELS, "kling-v1-5", "kling-v2-1")
+OMNI_VIDEO_MODELS = ("kling-video-o1", "kling-v3-omni")
+MOTION_MODELS = ("kling-v2-6", "kling-v3")
+ELEMENTS_MODELS = ("kling-v1-6",)
 IMAGE_MODELS = ("kling-v1", "kling-v1-5", "kling-v2", "kling-v2-new", "kling-v2-1", "kling-v3")
+MULTI_IMAGE_MODELS = ("kling-v2", "kling-v2-1")
 TRY_ON_MODELS = ("kolors-virtual-try-on-v1", "kolors-virtual-try-on-v1-5")
 #: Models that offer ``mode: 4k`` and durations "3".."15".
 V3_MODELS = ("kling-v3", "kling-v3-omni")
@@ -45,162 +73,43 @@ V3_MODELS = ("kling-v3", "kling-v3-omni")
 V3_DURATIONS = tuple(str(s) for s in range(3, 16))
 O1_DURATIONS = tuple(str(s) for s in range(3, 11))
 CLASSIC_DURATIONS = ("5", "10")
-#: The model Kling uses when ``model_name`` is unset.
-DEFAULT_MODEL = {"multi-image2video": "kling-v1-6", "kolors-virtual-try-on": TRY_ON_MODELS[0]}
+#: The model Kling uses when ``model_name`` is unset (kling-v1 for the types not listed).
+DEFAULT_MODEL = {
+    "multi-image2video": "kling-v1-6",
+    "omni-video": "kling-video-o1",
+    "kolors-virtual-try-on": TRY_ON_MODELS[0],
+}
+#: Effect scenes known to take two people (``input.images``) or one image (``input.image``); Kling adds
+#: scenes, so an unknown one is accepted with either.
+TWO_PERSON_SCENES = ("hug", "kiss", "heart_gesture")
+ONE_IMAGE_SCENES = ("squish", "expansion", "fuzzyfuzzy", "bloombloom", "dizzydizzy")
 
 VIDEO_ASPECT_RATIOS = ("16:9", "9:16", "1:1")
 IMAGE_ASPECT_RATIOS = ("16:9", "9:16", "1:1", "4:3", "3:4", "3:2", "2:3", "21:9")
 CAMERA_PRESETS = ("down_back", "forward_up", "right_turn_forward", "left_turn_forward")
 CAMERA_AXES = ("horizontal", "vertical", "pan", "tilt", "roll", "zoom")
-
-Body = dict[str, Any]
-
-
-class Invalid(Exception):
-    """A refused create; the text follows ``"invalid parameter: "`` in the 1201 answer."""
+#: Length limits Kling puts on the source video of video-to-audio and of a multi-elements session.
+VIDEO_TO_AUDIO_SECONDS = (3.0, 20.0)
+SELECTION_VIDEO_SECONDS = ((2.0, 5.0), (7.0, 10.0))
+REFERENCE = re.compile(r"<<<(image|element|video)_(\d+)>>>")
 
 
 class State(Protocol):
-    """What the rules need to know about the emulator's tasks."""
+    """What the rules need to know about the emulator's tasks and sessions."""
 
-    def video_ready(self, video_id: str) -> bool:
-        """True if ``video_id`` is a video of an earlier task that has succeeded."""
+    def video_seconds(self, video_id: str) -> float | None:
+        """The length of ``video_id`` if it is a video of an earlier task that has succeeded, else None."""
+        ...
+
+    def session(self, kind: str, session_id: str) -> Session | None:
+        """The live session of that kind, or None if unknown or expired."""
         ...
 
 
-Check = Callable[[Any, str], None]  # (value that is set, its path for messages); raises Invalid
 CrossCheck = Callable[[Body, State], None]
 
 
-def is_unset(value: Any) -> bool:
-    return value is None or value == ""
-
-
-def clean(value: Any) -> Any:
-    """Drop unset (``""``/null) entries from every object, at any depth."""
-    if isinstance(value, dict):
-        return {k: clean(v) for k, v in value.items() if not is_unset(v)}
-    if isinstance(value, list):
-        return [clean(v) for v in value]
-    return value
-
-
-# ---- field checkers ------------------------------------------------------------------------------------
-
-
-def text(max_len: int | None = None) -> Check:
-    def check(value: Any, path: str) -> None:
-        if not isinstance(value, str):
-            raise Invalid(f"{path} must be a string")
-        if max_len is not None and len(value) > max_len:
-            raise Invalid(f"{path} must be at most {max_len} characters")
-
-    return check
-
-
-def choice(*allowed: str) -> Check:
-    def check(value: Any, path: str) -> None:
-        if value not in allowed:
-            raise Invalid(f"{path} must be one of {', '.join(allowed)}; got {value!r}")
-
-    return check
-
-
-def model(task_type: str, known: tuple[str, ...]) -> Check:
-    def check(value: Any, path: str) -> None:
-        if value not in known:
-            raise Invalid(f"{path} {value!r} is not a {task_type} model (known: {', '.join(known)})")
-
-    return check
-
-
-def number(low: float, high: float) -> Check:
-    def check(value: Any, path: str) -> None:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-            raise Invalid(f"{path} must be a number between {low:g} and {high:g}")
-
-    return check
-
-
-def integer(low: int, high: int) -> Check:
-    def check(value: Any, path: str) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise Invalid(f"{path} must be an integer between {low} and {high}")
-
-    return check
-
-
-def boolean(value: Any, path: str) -> None:
-    if not isinstance(value, bool):
-        raise Invalid(f"{path} must be true or false")
-
-
-def any_number(value: Any, path: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise Invalid(f"{path} must be a number")
-
-
-def element_id(value: Any, path: str) -> None:
-    """Kling's element ids are longs; a client may well send them as digit strings."""
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise Invalid(f"{path} must be an integer id")
-
-
-def url(value: Any, path: str) -> None:
-    text()(value, path)
-    if not value.startswith(("http://", "https://")):
-        raise Invalid(f"{path} must be an http(s) URL")
-
-
-def image(first_frame: bool = False) -> Check:
-    def check(value: Any, path: str) -> None:
-        if not isinstance(value, str):
-            raise Invalid(f"{path} must be an http(s) URL or a Base64 string")
-        try:
-            check_image(value, first_frame)
-        except BadImage as exc:
-            raise Invalid(f"{path} {exc}") from None
-
-    return check
-
-
-@dataclass(frozen=True)
-class Obj:
-    """A JSON object with known fields; unknown keys are ignored like unknown top-level fields."""
-
-    fields: Mapping[str, Check]
-    required: tuple[str, ...] = ()
-
-    def __call__(self, value: Any, path: str) -> None:
-        if not isinstance(value, dict):
-            raise Invalid(f"{path} must be an object")
-        check_fields(value, self.fields, self.required, f"{path}.")
-
-
-def items(check: Check, low: int, high: int | None = None) -> Check:
-    def check_list(value: Any, path: str) -> None:
-        if not isinstance(value, list) or len(value) < low or (high is not None and len(value) > high):
-            size = f"{low} to {high}" if high is not None else f"at least {low}"
-            raise Invalid(f"{path} must be a list of {size} items")
-        for i, item in enumerate(value):
-            item_path = f"{path}[{i}]"
-            if is_unset(item):
-                raise Invalid(f"{item_path} must not be empty")
-            check(item, item_path)
-
-    return check_list
-
-
-def check_fields(
-    body: Body, fields: Mapping[str, Check], required: tuple[str, ...], prefix: str = ""
-) -> None:
-    for name in required:
-        if is_unset(body.get(name)):
-            raise Invalid(f"{prefix}{name} is required")
-    for name, check in fields.items():
-        value = body.get(name)
-        if not is_unset(value):
-            check(value, prefix + name)
+# ---- field shapes --------------------------------------------------------------------------------------
 
 
 def camera_control(value: Any, path: str) -> None:
@@ -224,6 +133,27 @@ def camera_control(value: Any, path: str) -> None:
         raise Invalid(f"{path}.type must be one of simple, {', '.join(CAMERA_PRESETS)}")
 
 
+def audio_seconds(value: Any, path: str) -> None:
+    """text-to-audio's duration: 3.0 to 10.0 seconds with at most one decimal (a number or its string)."""
+    try:
+        seconds = (
+            float(value) if isinstance(value, int | float | str) and not isinstance(value, bool) else None
+        )
+    except ValueError:
+        seconds = None
+    if seconds is None or not 3.0 <= seconds <= 10.0 or round(seconds, 1) != seconds:
+        raise Invalid(f"{path} must be a number of seconds from 3.0 to 10.0 with one decimal; got {value!r}")
+
+
+def unit_point(value: Any, path: str) -> None:
+    Obj({"x": number(0, 1), "y": number(0, 1)}, required=("x", "y"))(value, path)
+
+
+PROMPT = text(MAX_PROMPT)
+VIDEO_MODES = choice("std", "pro", "4k")
+STD_PRO = choice("std", "pro")
+SOUND = choice("on", "off")
+YES_NO = choice("yes", "no")
 SHOT = Obj(
     {"index": integer(0, 1000), "prompt": text(MAX_SHOT_PROMPT), "duration": text()},
     required=("index", "prompt", "duration"),
@@ -238,9 +168,30 @@ DYNAMIC_MASK = Obj(
 WATERMARK = Obj({"enabled": boolean}, required=("enabled",))
 ELEMENT_LIST = items(Obj({"element_id": element_id}, required=("element_id",)), 1)
 VOICE_LIST = items(Obj({"voice_id": text()}, required=("voice_id",)), 1)
+V3_FIELDS: Mapping[str, Check] = {
+    "multi_shot": boolean,
+    "shot_type": choice("customize", "intelligence"),
+    "multi_prompt": items(SHOT, 1, MAX_SHOTS),
+    "element_list": ELEMENT_LIST,
+    "voice_list": VOICE_LIST,
+    "watermark_info": WATERMARK,
+}
+FACE_CHOICE = Obj(
+    {
+        "face_id": text(),
+        "audio_id": text(),
+        "sound_file": text(),
+        "sound_start_time": integer(0, 10**9),
+        "sound_end_time": integer(0, 10**9),
+        "sound_insert_time": integer(0, 10**9),
+        "sound_volume": number(0, 2),
+        "original_audio_volume": number(0, 2),
+    },
+    required=("face_id",),
+)
 
 
-# ---- rules that span fields ----------------------------------------------------------------------------
+# ---- rules that span fields or need state ----------------------------------------------------------------
 
 
 def model_of(task_type: str, body: Body) -> str:
@@ -321,26 +272,147 @@ def image_reference_needs_image(body: Body, _: State) -> None:
         raise Invalid("image_reference requires image")
 
 
-def known_video(path: str) -> CrossCheck:
+def source_video(parent: str = "", seconds: tuple[float, float] | None = None) -> CrossCheck:
+    """Exactly one of ``video_id`` / ``video_url`` (inside ``parent`` if given); an id names a succeeded
+    video of ours, ``seconds`` bounds its length when known."""
+    prefix = f"{parent}." if parent else ""
+
     def check(body: Body, state: State) -> None:
-        if path in body and not state.video_ready(body[path]):
-            raise Invalid(f"{path} must be the id of a video generated by an earlier, succeeded task")
+        source = body.get(parent, {}) if parent else body
+        if exactly_one(source, ("video_id", "video_url"), prefix) == "video_id":
+            check_video_id(source["video_id"], f"{prefix}video_id", state, seconds)
 
     return check
 
 
+def check_video_id(
+    video_id: str, path: str, state: State, seconds: tuple[float, float] | None = None
+) -> float:
+    length = state.video_seconds(video_id)
+    if length is None:
+        raise Invalid(f"{path} must be the id of a video generated by an earlier, succeeded task")
+    if seconds is not None and not seconds[0] <= length <= seconds[1]:
+        raise Invalid(f"{path} names a {length:g} s video; it must last {seconds[0]:g} to {seconds[1]:g} s")
+    return length
+
+
+def lip_sync_input(body: Body, _: State) -> None:
+    spec = body["input"]
+    if spec["mode"] == "text2video":
+        for name in ("text", "voice_id"):
+            if name not in spec:
+                raise Invalid(f"input.{name} is required when input.mode is text2video")
+        return
+    kind = spec.get("audio_type")
+    if kind is None:
+        raise Invalid("input.audio_type is required when input.mode is audio2video")
+    needed = "audio_file" if kind == "file" else "audio_url"
+    if needed not in spec:
+        raise Invalid(f"input.{needed} is required when input.audio_type is {kind}")
+
+
+def effect_images(body: Body, _: State) -> None:
+    scene, spec = body["effect_scene"], body["input"]
+    chosen = exactly_one(spec, ("image", "images"), "input.")
+    if scene in TWO_PERSON_SCENES and (chosen != "images" or len(spec["images"]) != 2):
+        raise Invalid(f"input.images must hold 2 images for the two-person scene {scene!r}")
+    if scene in ONE_IMAGE_SCENES and chosen != "image":
+        raise Invalid(f"input.image is required for the scene {scene!r} (one image)")
+
+
+def references(lists: Mapping[str, str]) -> CrossCheck:
+    """``<<<image_2>>>`` in the prompt needs a second item in ``image_list`` (and so on per kind)."""
+
+    def check(body: Body, _: State) -> None:
+        for kind, number_text in REFERENCE.findall(body.get("prompt", "")):
+            name = lists.get(kind)
+            count = len(body.get(name, [])) if name else 0
+            if name and not 1 <= int(number_text) <= count:
+                raise Invalid(f"prompt refers to <<<{kind}_{number_text}>>> but {name} has {count} item(s)")
+
+    return check
+
+
+def one_audio(body: Body, _: State) -> None:
+    exactly_one(body, ("audio_id", "sound_file"))
+
+
+def expand_area(body: Body, _: State) -> None:
+    ratios = {side: float(body.get(f"{side}_expansion_ratio", 0)) for side in ("up", "down", "left", "right")}
+    total = (1 + ratios["up"] + ratios["down"]) * (1 + ratios["left"] + ratios["right"])
+    if total > 4:
+        raise Invalid("the expansion ratios make the new area more than 3 times the original image")
+
+
+def live_session(kind: str) -> CrossCheck:
+    def check(body: Body, state: State) -> None:
+        if state.session(kind, body["session_id"]) is None:
+            raise Invalid(f"session_id is not a live {kind} session (unknown, or older than 24 h)")
+
+    return check
+
+
+def multi_elements_edit(body: Body, state: State) -> None:
+    session = state.session("multi-elements", body["session_id"])
+    assert session is not None  # live_session ran first
+    mode, images = body["edit_mode"], body.get("image_list", [])
+    if mode in ("addition", "swap") and not images:
+        raise Invalid(f"image_list is required when edit_mode is {mode}")
+    if mode == "swap" and len(images) != 1:
+        raise Invalid("image_list must hold exactly 1 image when edit_mode is swap")
+    if mode in ("swap", "removal") and not any(session.selections.values()):
+        raise Invalid(f"edit_mode {mode} needs a selected area: call add-selection first")
+
+
+def chosen_faces(body: Body, state: State) -> None:
+    session = state.session("identify-face", body["session_id"])
+    assert session is not None  # live_session ran first
+    for i, face in enumerate(body["face_choose"]):
+        if face["face_id"] not in session.faces:
+            raise Invalid(f"face_choose[{i}].face_id is not a face of this session")
+        exactly_one(face, ("audio_id", "sound_file"), f"face_choose[{i}].")
+        start, end = face.get("sound_start_time"), face.get("sound_end_time")
+        if start is not None and end is not None and start >= end:
+            raise Invalid(f"face_choose[{i}].sound_start_time must be before sound_end_time")
+
+
+def selection_frame(body: Body, state: State) -> None:
+    session = state.session("multi-elements", body["session_id"])
+    assert session is not None  # live_session ran first
+    frame = body["frame_index"]
+    if frame >= session.total_frames:
+        raise Invalid(f"frame_index must be below the video's {session.total_frames} frames")
+    if frame not in session.selections and len(session.selections) >= MAX_MARKED_FRAMES:
+        raise Invalid(f"at most {MAX_MARKED_FRAMES} frames can be marked")
+    if len(session.selections.get(frame, [])) + len(body["points"]) > MAX_POINTS_PER_FRAME:
+        raise Invalid(f"points: at most {MAX_POINTS_PER_FRAME} points can be marked on a frame")
+
+
+def selection_video(body: Body, state: State) -> None:
+    if "video_id" in body:
+        seconds = check_video_id(body["video_id"], "video_id", state)
+        if not any(low <= seconds <= high for low, high in SELECTION_VIDEO_SECONDS):
+            raise Invalid(f"video_id names a {seconds:g} s video; it must last 2 to 5 s or 7 to 10 s")
+
+
 # ---- the task types ------------------------------------------------------------------------------------
+
+COMMON: Mapping[str, Check] = {"callback_url": url, "external_task_id": text()}
 
 
 @dataclass(frozen=True)
 class TaskRules:
+    """``fields`` of the body (plus callback_url and external_task_id when ``common``), the ``required``
+    ones, then ``checks`` in order (each may rely on the field checks having passed)."""
+
     fields: Mapping[str, Check]
     required: tuple[str, ...] = ()
     checks: tuple[CrossCheck, ...] = ()
+    common: bool = True
     all_fields: Mapping[str, Check] = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "all_fields", {**self.fields, **COMMON})
+        object.__setattr__(self, "all_fields", {**self.fields, **(COMMON if self.common else {})})
 
     def field_names(self) -> frozenset[str]:
         names = set(self.all_fields)
@@ -349,19 +421,6 @@ class TaskRules:
             names |= {f"input.{name}" for name in nested.fields}
         return frozenset(names)
 
-
-COMMON: Mapping[str, Check] = {"callback_url": url, "external_task_id": text()}
-PROMPT = text(MAX_PROMPT)
-V3_FIELDS: Mapping[str, Check] = {
-    "multi_shot": boolean,
-    "shot_type": choice("customize", "intelligence"),
-    "multi_prompt": items(SHOT, 1, MAX_SHOTS),
-    "element_list": ELEMENT_LIST,
-    "voice_list": VOICE_LIST,
-    "watermark_info": WATERMARK,
-}
-VIDEO_MODES = choice("std", "pro", "4k")
-SOUND = choice("on", "off")
 
 RULES: dict[str, TaskRules] = {
     "text2video": TaskRules(
@@ -413,7 +472,110 @@ RULES: dict[str, TaskRules] = {
     "video-extend": TaskRules(
         {"video_id": text(), "prompt": PROMPT, "negative_prompt": PROMPT, "cfg_scale": number(0, 1)},
         required=("video_id",),
-        checks=(known_video("video_id"),),
+        checks=(source_video(),),
+    ),
+    "lip-sync": TaskRules(
+        {
+            "input": Obj(
+                {
+                    "video_id": text(),
+                    "video_url": url,
+                    "mode": choice("text2video", "audio2video"),
+                    "text": text(120),
+                    "voice_id": text(),
+                    "voice_language": choice("zh", "en"),
+                    "voice_speed": number(0.8, 2.0),
+                    "audio_type": choice("file", "url"),
+                    "audio_file": text(),
+                    "audio_url": url,
+                },
+                required=("mode",),
+            )
+        },
+        required=("input",),
+        checks=(source_video("input"), lip_sync_input),
+    ),
+    "effects": TaskRules(
+        {
+            "effect_scene": text(),
+            "input": Obj(
+                {
+                    "model_name": text(),
+                    "mode": STD_PRO,
+                    "image": image(),
+                    "images": items(image(), 1, 2),
+                    "duration": choice(*CLASSIC_DURATIONS),
+                }
+            ),
+        },
+        required=("effect_scene", "input"),
+        checks=(effect_images,),
+    ),
+    "omni-video": TaskRules(
+        {
+            "model_name": model("omni-video", OMNI_VIDEO_MODELS),
+            "prompt": PROMPT,
+            "image_list": items(
+                Obj(
+                    {"image_url": image(), "type": choice("first_frame", "end_frame")},
+                    required=("image_url",),
+                ),
+                1,
+            ),
+            "element_list": ELEMENT_LIST,
+            "video_list": items(
+                Obj(
+                    {
+                        "video_url": url,
+                        "refer_type": choice("feature", "base"),
+                        "keep_original_sound": YES_NO,
+                    },
+                    required=("video_url",),
+                ),
+                1,
+            ),
+            "mode": VIDEO_MODES,
+            "aspect_ratio": choice(*VIDEO_ASPECT_RATIOS),
+            "duration": text(),
+        },
+        required=("prompt",),
+        checks=(
+            video_model_limits("omni-video"),
+            references({"image": "image_list", "element": "element_list", "video": "video_list"}),
+        ),
+    ),
+    "motion-control": TaskRules(
+        {
+            "model_name": model("motion-control", MOTION_MODELS),
+            "image_url": image(first_frame=True),
+            "video_url": url,
+            "character_orientation": choice("image", "video"),
+            "mode": STD_PRO,
+            "keep_original_sound": YES_NO,
+            "prompt": PROMPT,
+        },
+        required=("image_url", "video_url"),
+    ),
+    "avatar/image2video": TaskRules(
+        {"image": image(), "audio_id": text(), "sound_file": text(), "prompt": PROMPT, "mode": STD_PRO},
+        required=("image",),
+        checks=(one_audio,),
+    ),
+    "multi-elements": TaskRules(
+        {
+            "session_id": text(),
+            "edit_mode": choice("addition", "swap", "removal"),
+            "image_list": items(Obj({"image": image()}, required=("image",)), 1, 2),
+            "prompt": PROMPT,
+            "model_name": model("multi-elements", ELEMENTS_MODELS),
+        },
+        required=("session_id", "edit_mode", "prompt"),
+        checks=(live_session("multi-elements"), multi_elements_edit),
+    ),
+    "advanced-lip-sync": TaskRules(
+        {"session_id": text(), "face_choose": items(FACE_CHOICE, 1)},
+        required=("session_id", "face_choose"),
+        checks=(live_session("identify-face"), chosen_faces),
     ),
     "generations": TaskRules(
         {
@@ -440,25 +602,115 @@ RULES: dict[str, TaskRules] = {
         },
         required=("human_image", "cloth_image"),
     ),
+    "multi-image2image": TaskRules(
+        {
+            "model_name": model("multi-image2image", MULTI_IMAGE_MODELS),
+            "prompt": PROMPT,
+            "subject_image_list": items(Obj({"subject_image": image()}, required=("subject_image",)), 1, 4),
+            "scene_image": image(),
+            "style_image": image(),
+            "n": integer(1, 9),
+            "aspect_ratio": choice(*IMAGE_ASPECT_RATIOS),
+        },
+        required=("subject_image_list",),
+    ),
+    "editing/expand": TaskRules(
+        {
+            "image": image(),
+            **{f"{side}_expansion_ratio": number(0, 2) for side in ("up", "down", "left", "right")},
+            "prompt": PROMPT,
+            "n": integer(1, 9),
+        },
+        required=("image",),
+        checks=(expand_area,),
+    ),
+    "omni-image": TaskRules(
+        {
+            "model_name": text(),
+            "prompt": PROMPT,
+            "image_list": items(Obj({"image": image()}, required=("image",)), 1),
+            "element_list": ELEMENT_LIST,
+            "n": integer(1, 9),
+            "aspect_ratio": choice(*IMAGE_ASPECT_RATIOS, "auto"),
+            "resolution": choice("1k", "2k", "4k"),
+        },
+        required=("prompt",),
+        checks=(references({"image": "image_list", "element": "element_list"}),),
+    ),
+    "text-to-audio": TaskRules(
+        {"prompt": text(200), "duration": audio_seconds}, required=("prompt", "duration")
+    ),
+    "video-to-audio": TaskRules(
+        {
+            "video_id": text(),
+            "video_url": url,
+            "sound_effect_prompt": text(200),
+            "bgm_prompt": text(200),
+            "asmr_mode": boolean,
+        },
+        checks=(source_video(seconds=VIDEO_TO_AUDIO_SECONDS),),
+    ),
+    "tts": TaskRules(
+        {
+            "text": text(1000),
+            "voice_id": text(),
+            "voice_language": choice("zh", "en"),
+            "voice_speed": number(0.8, 2.0),
+        },
+        required=("text", "voice_id"),
+    ),
 }
 
 #: Per task type path, every request field name the emulator knows (``input.x`` for Kling's input object).
 FIELDS: dict[str, frozenset[str]] = {path: rules.field_names() for path, rules in RULES.items()}
 
+SESSION_ID = {"session_id": text()}
+SELECTION = {**SESSION_ID, "frame_index": integer(0, 10**6), "points": items(unit_point, 1)}
+#: The session endpoints of the two-step flows (answered at once, no callback_url / external_task_id).
+SESSION_RULES: dict[str, TaskRules] = {
+    "identify-face": TaskRules(
+        {"video_id": text(), "video_url": url}, checks=(source_video(),), common=False
+    ),
+    "init-selection": TaskRules(
+        {"video_id": text(), "video_url": url}, checks=(source_video(), selection_video), common=False
+    ),
+    "add-selection": TaskRules(
+        SELECTION,
+        required=("session_id", "frame_index", "points"),
+        checks=(live_session("multi-elements"), selection_frame),
+        common=False,
+    ),
+    "delete-selection": TaskRules(
+        SELECTION,
+        required=("session_id", "frame_index", "points"),
+        checks=(live_session("multi-elements"),),
+        common=False,
+    ),
+    "clear-selection": TaskRules(
+        SESSION_ID, required=("session_id",), checks=(live_session("multi-elements"),), common=False
+    ),
+    "preview-selection": TaskRules(
+        SESSION_ID, required=("session_id",), checks=(live_session("multi-elements"),), common=False
+    ),
+}
 
-def validate_create(task_type: str, body: Any, state: State, strict: bool = False) -> Body:
+
+def validate(rules: TaskRules, name: str, body: Any, state: State, strict: bool = False) -> Body:
     """Return ``body`` without its unset fields, or raise Invalid; ``strict`` also refuses unknown fields."""
     if not isinstance(body, dict):
         raise Invalid("request body must be a JSON object")
-    rules = RULES[task_type]
     body = clean(body)
     if strict:
         nested = body.get("input")
-        names = set(body) | ({f"input.{name}" for name in nested} if isinstance(nested, dict) else set())
+        names = set(body) | ({f"input.{key}" for key in nested} if isinstance(nested, dict) else set())
         unknown = sorted(names - rules.field_names())
         if unknown:
-            raise Invalid(f"unknown field(s) for {task_type}: {', '.join(unknown)}")
+            raise Invalid(f"unknown field(s) for {name}: {', '.join(unknown)}")
     check_fields(body, rules.all_fields, rules.required)
     for check in rules.checks:
         check(body, state)
     return body
+
+
+def validate_create(task_type: str, body: Any, state: State, strict: bool = False) -> Body:
+    return validate(RULES[task_type], task_type, body, state, strict)

@@ -15,13 +15,35 @@ from airflow_provider_kling.testing.media import PNG_BYTES, make_png
 
 TOKEN = "sk-emulator-token"
 SECRET = "emulator-test-secret-key-of-32-bytes"
+#: kling-api.md §2: task type -> "{action}/{path}"
 PATHS = {
-    "text2video": "videos/text2video",
-    "image2video": "videos/image2video",
-    "multi-image2video": "videos/multi-image2video",
-    "video-extend": "videos/video-extend",
-    "generations": "images/generations",
-    "kolors-virtual-try-on": "images/kolors-virtual-try-on",
+    **{
+        name: f"videos/{name}"
+        for name in (
+            "text2video",
+            "image2video",
+            "multi-image2video",
+            "video-extend",
+            "lip-sync",
+            "effects",
+            "omni-video",
+            "motion-control",
+            "avatar/image2video",
+            "multi-elements",
+            "advanced-lip-sync",
+        )
+    },
+    **{
+        name: f"images/{name}"
+        for name in (
+            "generations",
+            "kolors-virtual-try-on",
+            "multi-image2image",
+            "editing/expand",
+            "omni-image",
+        )
+    },
+    **{name: f"audio/{name}" for name in ("text-to-audio", "video-to-audio", "tts")},
 }
 IMAGE_URL = "https://example.com/a.png"
 IMAGE_B64 = base64.b64encode(PNG_BYTES).decode()
@@ -63,6 +85,10 @@ class Api:
 
     def list(self, task_type: str, **params: Any) -> requests.Response:
         return self.session.get(self.url(task_type), params=params, timeout=10)
+
+    def post(self, path: str, body: Any) -> requests.Response:
+        """POST to a path under the prefix (e.g. ``videos/identify-face``)."""
+        return self.session.post(f"{self.server.url}{self.prefix}/{path}", json=body, timeout=10)
 
     def get(self, path: str, **params: Any) -> requests.Response:
         """GET a path from the server root (e.g. ``/account/costs``)."""

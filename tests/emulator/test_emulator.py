@@ -9,12 +9,10 @@ import os
 import shutil
 import signal
 import ssl
-import struct
 import subprocess
 import sys
 import threading
 import time
-import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,6 @@ import requests
 
 from airflow_provider_kling.testing import EmulatorConfig, EmulatorServer, KlingEmulator
 from airflow_provider_kling.testing.__main__ import build_parser, config_from_args
-from airflow_provider_kling.testing.media import mp4_parts
 from tests.emulator.client import IMAGE_URL, SECRET, TOKEN, Api, jump, make_jwt, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -223,9 +220,10 @@ def test_non_json_body_and_duplicate_external_id(server: EmulatorServer, api: Ap
 
 
 def test_concurrency_pools(server: EmulatorServer, api: Api) -> None:
+    """One pool per resource-pack kind (§6): video 1 slot, image n slots, try-on 1, audio 1."""
     server.configure(concurrency_limit=2, task_duration=30)
     api.created_id("text2video", {"prompt": "x"})
-    api.created_id("kolors-virtual-try-on", {"human_image": IMAGE_URL, "cloth_image": IMAGE_URL})
+    api.created_id("image2video", {"image": IMAGE_URL})
     response = api.create("image2video", {"image": IMAGE_URL})
     assert response.status_code == 429
     assert response.json() == {
@@ -236,6 +234,8 @@ def test_concurrency_pools(server: EmulatorServer, api: Api) -> None:
     assert api.created_id("generations", {"prompt": "x", "n": 2})  # separate image pool, n slots
     assert api.create("generations", {"prompt": "x"}).json()["code"] == 1303
     assert api.create("generations", {"prompt": "x", "n": 3}).json()["code"] == 1303
+    try_on = {"human_image": IMAGE_URL, "cloth_image": IMAGE_URL}
+    assert [api.create("kolors-virtual-try-on", try_on).json()["code"] for _ in range(3)] == [0, 0, 1303]
     assert api.list("text2video").ok  # queries never count
     jump(server, 30)
     assert api.create("image2video", {"image": IMAGE_URL}).ok
@@ -386,73 +386,6 @@ def test_stats_counters_and_request_log(server: EmulatorServer, api: Api) -> Non
     ]
     assert log[0]["method"] == "POST" and log[0]["status"] == 200 and log[0]["code"] == 0
     assert all(a["t"] <= b["t"] for a, b in itertools.pairwise(log))
-
-
-# ---- media ----------------------------------------------------------------------------------------------
-
-
-def _boxes(data: bytes) -> list[tuple[bytes, int]]:
-    out, pos = [], 0
-    while pos < len(data):
-        size, kind = struct.unpack(">I4s", data[pos : pos + 8])
-        if size == 1:
-            size = struct.unpack(">Q", data[pos + 8 : pos + 16])[0]
-        out.append((kind, size))
-        pos += size
-    assert pos == len(data)
-    return out
-
-
-def _png_size(data: bytes) -> tuple[int, int]:
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, idat, size = 8, b"", (0, 0)
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        kind, chunk = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
-        assert struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])[0] == zlib.crc32(kind + chunk)
-        if kind == b"IHDR":
-            size = struct.unpack(">II", chunk[:8])
-        idat += chunk if kind == b"IDAT" else b""
-        pos += 12 + length
-        if kind == b"IEND":
-            break
-    assert len(zlib.decompress(idat)) == size[1] * (1 + 3 * size[0])
-    return size
-
-
-def test_media_files_are_valid_and_need_no_auth(server: EmulatorServer, api: Api) -> None:
-    video_id = api.created_id("text2video", {"prompt": "x"})
-    image_id = api.created_id("generations", {"prompt": "x", "n": 2})
-    assert requests.get(f"{server.url}/media/{video_id}/0.mp4", timeout=5).status_code == 404  # not done yet
-    jump(server, 1)
-    video_url = api.data("text2video", video_id)["task_result"]["videos"][0]["url"]
-    response = requests.get(video_url, timeout=5)
-    assert response.headers["Content-Type"] == "video/mp4"
-    assert int(response.headers["Content-Length"]) == len(response.content)
-    assert [kind for kind, _ in _boxes(response.content)] == [b"ftyp", b"moov", b"mdat"]
-    image_url = api.data("generations", image_id)["task_result"]["images"][1]["url"]
-    response = requests.get(image_url, timeout=5)
-    assert response.headers["Content-Type"] == "image/png"
-    width, height = _png_size(response.content)
-    assert width >= 300 and height >= 300
-    assert requests.get(f"{server.url}/media/{image_id}/2.png", timeout=5).status_code == 404
-    assert server.stats()["media_requests"] == 4
-
-
-def test_media_size_is_streamed(server: EmulatorServer, api: Api) -> None:
-    server.configure(media_size_bytes=5_000_000, public_base_url="http://media.example:1")
-    video_id = api.created_id("text2video", {"prompt": "x"})
-    jump(server, 1)
-    url = api.data("text2video", video_id)["task_result"]["videos"][0]["url"]
-    assert url == f"http://media.example:1/media/{video_id}/0.mp4"
-    response = requests.get(f"{server.url}/media/{video_id}/0.mp4", timeout=10, stream=True)
-    assert response.headers["Content-Length"] == "5000000"
-    data = b"".join(response.iter_content(1 << 20))
-    assert len(data) == 5_000_000
-    assert [kind for kind, _ in _boxes(data)] == [b"ftyp", b"moov", b"mdat"]
-    head, padding = mp4_parts(5, 2**33)  # beyond 4 GiB the mdat box uses a 64-bit size
-    assert len(head) + padding == 2**33 and head[-12:-8] == b"mdat"
-    assert struct.unpack(">I", head[-16:-12])[0] == 1
 
 
 # ---- callbacks ------------------------------------------------------------------------------------------

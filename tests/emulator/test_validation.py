@@ -377,24 +377,50 @@ def test_fields_name_the_section_4_request_fields() -> None:
     assert all({"callback_url", "external_task_id"} <= names for names in FIELDS.values())
 
 
-MINIMAL = {
+VIDEO_URL = "https://example.com/clip.mp4"
+#: Per task type, its required fields with values of the right shape (state-dependent rules may still refuse).
+MINIMAL: dict[str, dict[str, Any]] = {
     "text2video": {"prompt": "x"},
     "image2video": {"image": IMAGE_URL},
     "multi-image2video": {"prompt": "x", "image_list": [{"image": IMAGE_URL}]},
     "video-extend": {"video_id": "v"},
+    "lip-sync": {"input": {"mode": "text2video", "video_url": VIDEO_URL, "text": "hi", "voice_id": "v"}},
+    "effects": {"effect_scene": "squish", "input": {"image": IMAGE_URL}},
+    "omni-video": {"prompt": "x"},
+    "motion-control": {"image_url": IMAGE_URL, "video_url": VIDEO_URL},
+    "avatar/image2video": {"image": IMAGE_URL, "audio_id": "a"},
+    "multi-elements": {"session_id": "s", "edit_mode": "removal", "prompt": "x"},
+    "advanced-lip-sync": {"session_id": "s", "face_choose": [{"face_id": "f", "audio_id": "a"}]},
     "generations": {"prompt": "x"},
     "kolors-virtual-try-on": {"human_image": IMAGE_URL, "cloth_image": IMAGE_URL},
+    "multi-image2image": {"subject_image_list": [{"subject_image": IMAGE_URL}]},
+    "editing/expand": {"image": IMAGE_URL},
+    "omni-image": {"prompt": "x"},
+    "text-to-audio": {"prompt": "x", "duration": 5},
+    "video-to-audio": {"video_url": VIDEO_URL},
+    "tts": {"text": "x", "voice_id": "v"},
 }
+
+
+def _probed(body: dict[str, Any], name: str, value: Any) -> dict[str, Any]:
+    """``body`` with field ``name`` (``input.x`` inside the input object) set to ``value``."""
+    outer, _, inner = name.partition(".")
+    if inner:
+        return {**body, outer: {**body.get(outer, {}), inner: value}}
+    return {**body, name: value}
 
 
 @pytest.mark.parametrize("task_type", sorted(MINIMAL))
 def test_fields_are_exactly_what_the_rules_accept(server: EmulatorServer, api: Api, task_type: str) -> None:
     """With strict_fields, every FIELDS name is known to the rules and any other name is refused."""
+    assert set(MINIMAL) == set(FIELDS)
     server.configure(strict_fields=True)
-    for name in sorted(FIELDS[task_type] - set(MINIMAL[task_type])):
-        message = api.create(task_type, {**MINIMAL[task_type], name: {"probe": 1}}).json()["message"]
+    for name in sorted(FIELDS[task_type]):  # -7.5 is of the wrong type or range for every field
+        message = api.create(task_type, _probed(MINIMAL[task_type], name, -7.5)).json()["message"]
         assert "unknown field" not in message and name in message, (name, message)
-    response = api.create(task_type, {**MINIMAL[task_type], "promt": "typo", "aspect": ""})
-    assert response.json()["message"] == f"invalid parameter: unknown field(s) for {task_type}: promt"
+    typos = ["promt", *(["input.promt"] if "input" in FIELDS[task_type] else [])]
+    for typo in typos:
+        response = api.create(task_type, _probed(MINIMAL[task_type], typo, "typo"))
+        assert response.json()["message"] == f"invalid parameter: unknown field(s) for {task_type}: {typo}"
     server.configure(strict_fields=False)
     assert "unknown field" not in api.create(task_type, {**MINIMAL[task_type], "promt": "typo"}).text

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 REDACTED = "***"
 # A JWT's header and claims are base64url JSON objects, so both start with "eyJ" ('{"').
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*)?")
 _CREDENTIAL = re.compile(r"\b(Bearer|Basic)(\s+)[^\s\"'<>,;]{8,}", re.IGNORECASE)
 _MIN_SECRET_CHARS = 4
+# Everything between "//" and the last "@" before the path: a password may itself contain "@".
+_USER_INFO = re.compile(r"(?<=//)[^/?#\s'\"]*@")
+_QUERY_VALUE = re.compile(r"([?&][^=&#\s'\"]+=)[^&#\s'\"]*")
 
 
 class Redactor:
@@ -34,18 +37,7 @@ class Redactor:
 
 
 def redact_url(url: object) -> str:
-    """``url`` for a message: user-info and query values replaced (signed URLs carry their key there)."""
-    text = str(url)
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return "(an invalid URL)"
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = f"{REDACTED}@{netloc.rpartition('@')[2]}"
-    query = "&".join(
-        f"{pair.partition('=')[0]}={REDACTED}" if "=" in pair else REDACTED
-        for pair in parts.query.split("&")
-        if pair
-    )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    """``url`` (or any text holding URLs, such as a list's repr) for a message: user-info and query values
+    replaced (signed URLs carry their key there)."""
+    text = _USER_INFO.sub(f"{REDACTED}@", str(url))
+    return _QUERY_VALUE.sub(rf"\1{REDACTED}", text)

@@ -488,12 +488,13 @@ class KlingHook(HttpHook):
         return await self._arun(self._list(get_task_type(task_type), _page_params(page_num, page_size)))
 
     def test_connection(self) -> tuple[bool, str]:
-        """The UI's Test button: one cheap authenticated call (list one task)."""
+        """The UI's Test button: one cheap authenticated call (list one task), one try: it answers at once."""
+        probe = KlingHook(self.kling_conn_id, retry_policy=RetryPolicy(max_retries=0))
         try:
-            self.list_tasks("text2video", page_size=1)
+            probe.list_tasks("text2video", page_size=1)
         except (KlingError, ValueError) as err:
             return False, f"Kling connection {self.kling_conn_id!r} failed: {err}"
-        return True, f"Connected to Kling at {self.base_url}"
+        return True, f"Connected to Kling at {probe.base_url}"
 
     # -- connection form ----------------------------------------------------------------------------------
 

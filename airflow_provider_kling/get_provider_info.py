@@ -14,7 +14,8 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-kling",
         "name": "Kling AI",
-        "description": "Kling AI video and image generation: hook, deferrable sensor and trigger, operators.",
+        "description": "Kling AI video, image and audio generation: hook, deferrable sensor and trigger, "
+        "operators for every task type.",
         "versions": [__version__],
         "integrations": [{"integration-name": _INTEGRATION, "external-doc-url": "https://klingai.com/"}],
         "hooks": [
@@ -34,6 +35,7 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": _INTEGRATION,
                 "python-modules": [
                     "airflow_provider_kling.operators.kling",
+                    "airflow_provider_kling.operators.sessions",
                     "airflow_provider_kling.operators.download",
                 ],
             }

@@ -14,7 +14,7 @@ from typing import Any
 
 from airflow_provider_kling.checks import Findings, fail, validate_fields
 from airflow_provider_kling.exceptions import KlingValidationError
-from airflow_provider_kling.spec import get_task_type
+from airflow_provider_kling.spec import SESSION_STEPS, get_task_type
 
 
 def validate_payload(
@@ -84,3 +84,15 @@ def declared_names(extra_fields: Mapping[str, Any]) -> frozenset[str]:
         if isinstance(value, Mapping):
             names.update(f"{name}.{inner}" for inner in value)
     return frozenset(names)
+
+
+def validate_step(step: str, body: Any) -> dict[str, Any]:
+    """Check the body of a session step (``identify-face``, ``add-selection``, ...) like a create body."""
+    spec = SESSION_STEPS[step]
+    if not isinstance(body, Mapping):
+        raise fail(step, body, "a mapping of Kling request fields")
+    found = Findings()
+    checked = validate_fields(spec.fields, body, "", found)
+    for rule in spec.rules:
+        rule.apply(checked, found)
+    return checked

@@ -236,14 +236,14 @@ _EFFECTS_INPUT = Object(
         Field("duration", Duration(("5", "10"))),
     )
 )
-_FACE_CHOICE = Object(
+FACE_CHOICE = Object(
     (
         Field("face_id", Ident(), required=True),
         Field("audio_id", Ident()),
         Field("sound_file", Text()),
-        Field("sound_start_time", Number(0, 1e9)),
-        Field("sound_end_time", Number(0, 1e9)),
-        Field("sound_insert_time", Number(0, 1e9)),
+        Field("sound_start_time", Number(0, 1e9, integer=True)),
+        Field("sound_end_time", Number(0, 1e9, integer=True)),
+        Field("sound_insert_time", Number(0, 1e9, integer=True)),
         Field("sound_volume", Number(0, 2, certain=False)),
         Field("original_audio_volume", Number(0, 2, certain=False)),
     ),
@@ -453,7 +453,7 @@ TASK_TYPES: dict[str, KlingTaskType] = {
             "chosen faces of a video speak given audio (after identify-face)",
             (
                 Field("session_id", Text(128), required=True),
-                Field("face_choose", ListOf(_FACE_CHOICE), required=True),
+                Field("face_choose", ListOf(FACE_CHOICE), required=True),
             ),
             timing=SLOW_VIDEO_TIMING,
         ),
@@ -584,3 +584,49 @@ def get_task_type(name: Any) -> KlingTaskType:
     except (KeyError, TypeError):
         valid = ", ".join(TASK_TYPES)
         raise KlingValidationError(f"task_type must be one of {valid}; got {name!r}") from None
+
+
+@dataclass(frozen=True)
+class SessionStep:
+    """A step of Kling's two-step flows that is answered at once (not a task): it opens or edits a session
+    that a later task names by ``session_id`` (valid for 24 hours)."""
+
+    name: str
+    path: str
+    fields: tuple[Field, ...]
+    rules: tuple[BodyRule, ...] = ()
+
+
+SESSION_SECONDS = 24 * 3600
+_VIDEO_SOURCE = (Field("video_id", Text(128)), Field("video_url", Url()))
+_SESSION = Field("session_id", Text(128), required=True)
+_SELECTION = (
+    _SESSION,
+    Field("frame_index", Number(0, 1e9, integer=True), required=True),
+    Field(
+        "points",
+        ListOf(Object((Field("x", Number(0, 1), required=True), Field("y", Number(0, 1), required=True)))),
+        required=True,
+    ),
+)
+SESSION_STEPS: dict[str, SessionStep] = {
+    step.name: step
+    for step in (
+        SessionStep(
+            "identify-face",
+            "v1/videos/identify-face",
+            _VIDEO_SOURCE,
+            (ExactlyOne(("video_id", "video_url")),),
+        ),
+        SessionStep(
+            "init-selection",
+            "v1/videos/multi-elements/init-selection",
+            _VIDEO_SOURCE,
+            (ExactlyOne(("video_id", "video_url")),),
+        ),
+        SessionStep("add-selection", "v1/videos/multi-elements/add-selection", _SELECTION),
+        SessionStep("delete-selection", "v1/videos/multi-elements/delete-selection", _SELECTION),
+        SessionStep("clear-selection", "v1/videos/multi-elements/clear-selection", (_SESSION,)),
+        SessionStep("preview-selection", "v1/videos/multi-elements/preview-selection", (_SESSION,)),
+    )
+}

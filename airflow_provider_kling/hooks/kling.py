@@ -23,6 +23,7 @@ from airflow_provider_kling.exceptions import (
     KlingApiError,
     KlingError,
     KlingInvalidRequestError,
+    KlingResponseError,
     KlingTokenExpiredError,
     KlingTransportError,
 )
@@ -458,6 +459,22 @@ class KlingHook(HttpHook):
         elif payload.get("external_task_id") is not None:
             validate_task_id(payload["external_task_id"], "external_task_id")
         return self._run(self._create(get_task_type(task_type), payload, retry_rate_limits))
+
+    def post_step(self, step: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """One step of a two-step flow, answered at once (``identify-face``, ``init-selection``,
+        ``add-selection``, ...; see ``spec.SESSION_STEPS``): the answer's ``data`` object.
+
+        The body is validated first. A step is no task and has no ``external_task_id``, so an answer lost to a
+        timeout or 5xx is not sent again here; the caller decides (the operators open a new session).
+        """
+        from airflow_provider_kling.payloads import validate_step
+        from airflow_provider_kling.spec import SESSION_STEPS
+
+        checked = validate_step(step, body)
+        data = self._run(self._call(_Send("POST", SESSION_STEPS[step].path, body=checked)))
+        if not isinstance(data, dict):
+            raise KlingResponseError(f"answer to {step} is not an object (it is {type(data).__name__})")
+        return data
 
     def get_task(self, task_type: str, task_id: str) -> dict[str, Any]:
         """Query one task by its Kling task id."""

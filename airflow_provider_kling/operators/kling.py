@@ -46,6 +46,16 @@ DEFAULT_SUBMIT_TIMEOUT = 60 * 60
 DEFAULT_DEFERRABLE = conf.getboolean("operators", "default_deferrable", fallback=True)
 
 
+class _Later:
+    """Stands for a request field the operator fills in at run time (see ``filled_at_run_time``)."""
+
+    def __repr__(self) -> str:
+        return "<filled in at run time>"
+
+
+LATER = _Later()
+
+
 def is_templated(value: Any) -> bool:
     """Whether a value is only known after rendering: a Jinja string, or an XComArg (anything Airflow resolves
     at run time has ``resolve``), also inside lists and mappings."""
@@ -109,6 +119,9 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
     """
 
     template_fields: Sequence[str] = ("kling_task_type", "payload", "extra_fields", "external_task_id")
+    #: Request fields the operator fills in itself at run time (the session operators' ``session_id``):
+    #: counted as present, and checked once filled in.
+    filled_at_run_time: ClassVar[tuple[str, ...]] = ()
     template_fields_renderers: ClassVar[dict[str, str]] = {"payload": "json", "extra_fields": "json"}
     operator_extra_links = (KlingResultLink(),)
     ui_color = "#d2e3fc"
@@ -174,7 +187,16 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
             fields = (
                 merge_extra_fields(self.payload, extra) if not is_templated(extra) else dict(self.payload)
             )
-            validate_payload(self.kling_task_type, fields, skip=is_templated, declared=declared_names(extra))
+            validate_payload(
+                self.kling_task_type,
+                self._with_placeholders(fields),
+                skip=lambda v: v is LATER or is_templated(v),
+                declared=declared_names(extra),
+            )
+
+    def _with_placeholders(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """The fields with ``LATER`` standing in for those this operator fills in at run time."""
+        return {**dict.fromkeys(self.filled_at_run_time, LATER), **fields}
 
     @cached_property
     def hook(self) -> KlingHook:
@@ -197,10 +219,9 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
         user_id = self._user_external_id()
         if user_id:
             return [user_id]
-        ti = context["ti"]
-        key = f"{ti.dag_id}|{ti.task_id}|{ti.run_id}|{getattr(ti, 'map_index', -1)}"
-        digest = hashlib.sha256(key.encode()).hexdigest()[:24]
-        return [f"airflow-{digest}-{attempt}" for attempt in range(max(1, int(ti.try_number)), 0, -1)]
+        digest = self.attempt_key(context)
+        tries = max(1, int(context["ti"].try_number))
+        return [f"airflow-{digest}-{attempt}" for attempt in range(tries, 0, -1)]
 
     def _request_body(self, external_task_id: str) -> dict[str, Any]:
         """The rendered, validated body with image files read in; a bad value fails without a retry."""
@@ -208,8 +229,12 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
 
         try:
             extra = check_extra_fields(_as_mapping("extra_fields", self.extra_fields))
-            fields = merge_extra_fields({**self.payload, "external_task_id": external_task_id}, extra)
-            body, warnings = validate_payload(self.kling_task_type, fields, declared=declared_names(extra))
+            fields = merge_extra_fields(
+                self._with_placeholders({**self.payload, "external_task_id": external_task_id}), extra
+            )
+            body, warnings = validate_payload(
+                self.kling_task_type, fields, skip=lambda v: v is LATER, declared=declared_names(extra)
+            )
             for warning in warnings:
                 self.log.warning("Kling %s request: %s", self.kling_task_type, warning)
             return resolve_images(self.kling_task_type, body, self.log.warning)
@@ -245,8 +270,20 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
         earlier = external_ids if self._user_external_id() else external_ids[1:]
         task = self._reattach(earlier)
         if task is None:
+            body = self._complete_request(context, body)
             return self._submit(context, body, time.time() + self.submit_timeout, attempt=0)
         return self._submitted(context, task)
+
+    def _complete_request(self, context: Any, body: dict[str, Any]) -> dict[str, Any]:
+        """Fill in the fields of ``filled_at_run_time`` (the session operators open their session here, once
+        no earlier task was found to re-attach to); the other operators send the body as it is."""
+        return body
+
+    def attempt_key(self, context: Any) -> str:
+        """A digest of (DAG, task, run, map index): the same for every try of this task instance."""
+        ti = context["ti"]
+        key = f"{ti.dag_id}|{ti.task_id}|{ti.run_id}|{getattr(ti, 'map_index', -1)}"
+        return hashlib.sha256(key.encode()).hexdigest()[:24]
 
     def resume_submit(self, context: Any, event: Any = None) -> Any:
         """Resubmit after a deferred wait for free concurrency; the state comes back in the event.
@@ -262,7 +299,7 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
         task = self._reattach([other for other in external_ids if other != external_task_id])
         if task is not None:
             return self._submitted(context, task)
-        body = self._request_body(external_task_id)
+        body = self._complete_request(context, self._request_body(external_task_id))
         return self._submit(context, body, float(event["submit_deadline"]), int(event["attempt"]))
 
     def _submit(self, context: Any, body: dict[str, Any], submit_deadline: float, attempt: int) -> Any:

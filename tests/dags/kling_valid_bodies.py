@@ -4,22 +4,14 @@ and once by the type's typed operator (the body's fields as keyword arguments). 
 from __future__ import annotations
 
 import datetime
-from typing import Any
 
 from airflow.providers.common.compat.sdk import DAG
 
 from airflow_provider_kling.operators import kling as operators
 from airflow_provider_kling.spec import get_task_type
-from tests.validation.cases import typed_kwargs, valid_cases
+from tests.validation.cases import typed_kwargs, valid_cases, with_video_id
 
 VIDEO_ID = "{{ ti.xcom_pull(task_ids='source_video', key='kling_task')['task_result']['videos'][0]['id'] }}"
-
-
-def with_video_id(body: Any) -> Any:
-    """The body with ``{video_id}`` (at any depth) replaced by the template of the source video's id."""
-    if isinstance(body, dict):
-        return {name: with_video_id(value) for name, value in body.items()}
-    return VIDEO_ID if body == "{video_id}" else body
 
 
 with DAG(
@@ -30,7 +22,7 @@ with DAG(
 ) as dag:
     source = operators.KlingTextToVideoOperator(task_id="source_video", prompt="A video to extend later")
     for case in valid_cases():
-        body = with_video_id(case.body)
+        body = with_video_id(case.body, VIDEO_ID)
         typed = getattr(operators, get_task_type(case.task_type).operator)
         tasks = [
             operators.KlingCreateTaskOperator(

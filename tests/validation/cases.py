@@ -656,3 +656,10 @@ def typed_kwargs(task_type: str, body: dict[str, Any]) -> dict[str, Any]:
     nested = get_task_type(task_type).nested
     inner = body.get(nested, {}) if nested else {}
     return {**{k: v for k, v in body.items() if k != nested}, **inner}
+
+
+def with_video_id(body: Any, video_id: str) -> Any:
+    """The body with ``{video_id}`` (at any depth) replaced by a video id (or a template of one)."""
+    if isinstance(body, dict):
+        return {name: with_video_id(value, video_id) for name, value in body.items()}
+    return video_id if body == "{video_id}" else body

@@ -19,7 +19,15 @@ from airflow_provider_kling.payloads import validate_payload
 from airflow_provider_kling.spec import TASK_TYPES, get_task_type
 from airflow_provider_kling.testing import EmulatorServer
 from tests.operators.helpers import RequestRecorder, output_of
-from tests.validation.cases import FUTURE, Case, Mistake, invalid_cases, typed_kwargs, valid_cases
+from tests.validation.cases import (
+    FUTURE,
+    Case,
+    Mistake,
+    invalid_cases,
+    typed_kwargs,
+    valid_cases,
+    with_video_id,
+)
 
 VALID = valid_cases()
 INVALID = invalid_cases()
@@ -62,13 +70,6 @@ def video_id(emulator: EmulatorServer, kling_conn: Callable[..., str]) -> str:
     task = hook.create_task("text2video", {"prompt": "source"})
     emulator.configure(clock_offset=60)
     return str(hook.get_task("text2video", task["task_id"])["task_result"]["videos"][0]["id"])
-
-
-def with_video_id(body: Any, video_id: str) -> Any:
-    """The body with ``{video_id}`` (at any depth) replaced by a real video id."""
-    if isinstance(body, dict):
-        return {k: with_video_id(v, video_id) for k, v in body.items()}
-    return video_id if body == "{video_id}" else body
 
 
 def expected_body(case: Case, video_id: str = "") -> dict[str, Any]:

@@ -60,6 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--slow", type=float, default=0.0, metavar="S", help="delay every API answer by S seconds")
     p.add_argument("--media-size", type=int, default=0, metavar="BYTES", help="size of served result files")
     p.add_argument("--public-base-url", help="base of result URLs instead of the request origin")
+    p.add_argument("--strict-fields", action="store_true", help="refuse (1201) create fields Kling lacks")
+    p.add_argument(
+        "--webhook-secret",
+        metavar="SECRET",
+        help="sign callbacks (Standard Webhooks): whsec_<base64> or a raw string; default: unsigned",
+    )
+    p.add_argument("--callback-wrapped", action="store_true", help="send callbacks as {code, message, data}")
+    p.add_argument("--callback-drop-rate", type=float, default=0.0, metavar="RATE", help="seeded, 0..1")
+    p.add_argument("--callback-duplicate-rate", type=float, default=0.0, metavar="RATE", help="seeded, 0..1")
     p.add_argument("--tls-cert", type=Path)
     p.add_argument("--tls-key", type=Path)
     return p
@@ -76,6 +85,11 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         slow_seconds=args.slow,
         media_size_bytes=args.media_size,
         public_base_url=args.public_base_url,
+        strict_fields=args.strict_fields,
+        webhook_secret=args.webhook_secret,
+        callback_wrapped=args.callback_wrapped,
+        callback_drop_rate=args.callback_drop_rate,
+        callback_duplicate_rate=args.callback_duplicate_rate,
     )
     if args.token or args.access_key:
         config.api_tokens = list(args.token)

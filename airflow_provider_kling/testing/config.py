@@ -12,6 +12,9 @@ Fields of Kling's 2026 API:
   ``costs_min_interval``: a second costs call of one account sooner than this many seconds answers 429 code
   1302 (0 disables).
 - ``faces_per_video``: how many faces ``identify-face`` finds in a video (1 to 10).
+- ``webhook_secret`` (``whsec_<base64>`` or a raw string): sign callbacks the Standard Webhooks way
+  (``webhooks.py``); ``callback_wrapped``: send them inside ``{code, message, request_id, data}``;
+  ``callback_drop_rate`` / ``callback_duplicate_rate``: seeded share of deliveries lost / sent twice.
 """
 
 from __future__ import annotations
@@ -26,13 +29,14 @@ from airflow_provider_kling.testing.billing import (
     default_resource_packs,
     default_unit_charges,
 )
+from airflow_provider_kling.testing.webhooks import secret_key
 
 DEFAULT_TOKEN = "sk-emulator-token"
 
 #: Fields that ``reset`` leaves alone, so a test cannot lock itself out by resetting.
 AUTH_FIELDS = ("api_tokens", "access_keys", "require_auth")
 #: Fields never shown over HTTP: ``public_dict`` replaces them with ``{"redacted": <count>}``.
-SECRET_FIELDS = ("api_tokens", "access_keys")
+SECRET_FIELDS = ("api_tokens", "access_keys", "webhook_secret")
 
 FAULT_SCOPES = ("all", "create", "query")
 
@@ -70,6 +74,10 @@ class EmulatorConfig:
     resource_packs: list[dict[str, Any]] = field(default_factory=default_resource_packs)
     costs_min_interval: float = 1.0
     faces_per_video: int = 2
+    webhook_secret: str | None = None
+    callback_wrapped: bool = False
+    callback_drop_rate: float = 0.0
+    callback_duplicate_rate: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -106,6 +114,16 @@ class EmulatorConfig:
         _number(self.callback_timeout, "callback_timeout", minimum=0.001)
         _number(self.unit_list_price, "unit_list_price", minimum=0)
         _number(self.costs_min_interval, "costs_min_interval", minimum=0)
+        _number(self.callback_drop_rate, "callback_drop_rate", minimum=0, maximum=1)
+        _number(self.callback_duplicate_rate, "callback_duplicate_rate", minimum=0, maximum=1)
+        if self.callback_drop_rate + self.callback_duplicate_rate > 1:
+            raise ValueError("callback_drop_rate + callback_duplicate_rate must not exceed 1")
+        if not isinstance(self.callback_wrapped, bool):
+            raise ValueError("callback_wrapped must be true or false")
+        if self.webhook_secret is not None:
+            if not isinstance(self.webhook_secret, str) or not self.webhook_secret:
+                raise ValueError("webhook_secret must be null or a non-empty string")
+            secret_key(self.webhook_secret)
         if not isinstance(self.faces_per_video, int) or not 1 <= self.faces_per_video <= 10:
             raise ValueError("faces_per_video must be an integer from 1 to 10")
         if not isinstance(self.strict_fields, bool):

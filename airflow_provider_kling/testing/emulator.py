@@ -115,11 +115,9 @@ class KlingEmulator:
         self._last_costs_call: dict[str, float] = {}
         self._callbacks.clear()
 
-    def _count_callback(self, delivered: bool) -> None:
-        if delivered:
-            self.stats.callbacks_sent += 1
-        else:
-            self.stats.callbacks_failed += 1
+    def _count_callback(self, event: str) -> None:
+        name = f"callbacks_{event}"
+        setattr(self.stats, name, getattr(self.stats, name) + 1)
 
     # ---- public helpers -------------------------------------------------------------------------------
 
@@ -130,17 +128,19 @@ class KlingEmulator:
         """Shallow-merge ``updates`` (raises ValueError on a bad key or value); returns the whole config."""
         self.config = self.config.merged(updates)
         if "seed" in updates:
-            self._faults.reseed(self.config.seed)
-            self._durations.seed(self.config.seed)
+            self._reseed()
         return self.config.to_dict()
 
     def reset(self) -> None:
         """Forget tasks, sessions, stats and queued faults; restore the start-up config except auth."""
         auth = {name: getattr(self.config, name) for name in AUTH_FIELDS}
         self.config = self._initial.merged(auth)
+        self._reseed()
+        self._clear()
+
+    def _reseed(self) -> None:
         self._faults.reseed(self.config.seed)
         self._durations.seed(self.config.seed)
-        self._clear()
 
     def stats_dict(self) -> dict[str, Any]:
         out = self.stats.to_dict()

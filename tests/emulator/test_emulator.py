@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import os
 import shutil
 import signal
 import ssl
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import jwt
@@ -388,61 +384,6 @@ def test_stats_counters_and_request_log(server: EmulatorServer, api: Api) -> Non
     assert all(a["t"] <= b["t"] for a, b in itertools.pairwise(log))
 
 
-# ---- callbacks ------------------------------------------------------------------------------------------
-
-
-class _Receiver:
-    def __init__(self, status: int = 200) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                receiver.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/cb"
-        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
-
-
-def test_callbacks_post_each_transition_in_order(server: EmulatorServer, api: Api) -> None:
-    receiver = _Receiver()
-    try:
-        task_id = api.created_id("generations", {"prompt": "x", "callback_url": receiver.url})
-        wait_for(lambda: len(receiver.bodies) == 3)
-        assert [b["task_status"] for b in receiver.bodies] == ["submitted", "processing", "succeed"]
-        assert all(b["task_id"] == task_id for b in receiver.bodies)
-        assert receiver.bodies[2]["task_result"]["images"][0]["url"].startswith(server.url)
-        assert (
-            receiver.bodies[0]["updated_at"]
-            < receiver.bodies[1]["updated_at"]
-            < receiver.bodies[2]["updated_at"]
-        )
-        time.sleep(0.1)
-        assert len(receiver.bodies) == 3 and server.stats()["callbacks_sent"] == 3
-    finally:
-        receiver.httpd.shutdown()
-
-
-def test_failed_callbacks_are_counted_not_retried(server: EmulatorServer, api: Api) -> None:
-    receiver = _Receiver(status=500)
-    try:
-        server.configure(fail_next={"count": 1, "message": "nope"}, submitted_seconds=0)
-        api.created_id("text2video", {"prompt": "x", "callback_url": receiver.url})
-        wait_for(lambda: server.stats()["callbacks_failed"] == 2)
-        time.sleep(0.1)
-        assert [b["task_status"] for b in receiver.bodies] == ["processing", "failed"]
-        assert receiver.bodies[1]["task_status_msg"] == "nope"
-    finally:
-        receiver.httpd.shutdown()
-
-
 # ---- running it -----------------------------------------------------------------------------------------
 
 
@@ -526,11 +467,12 @@ def test_cli_process_runs_until_sigterm(tmp_path: Path) -> None:
 # ---- scale ----------------------------------------------------------------------------------------------
 
 
-def test_ten_thousand_tasks_stay_fast() -> None:
+def test_ten_thousand_tasks() -> None:
+    """10,000 tasks and 3,000 concurrent queries by id or external id (speed: see benchmarks/)."""
     emulator_config = EmulatorConfig(task_duration=600)
     with EmulatorServer(emulator_config) as server:
 
-        async def run() -> float:
+        async def run() -> None:
             headers = {"Authorization": f"Bearer {TOKEN}"}
             connector = aiohttp.TCPConnector(limit=32)
             async with aiohttp.ClientSession(headers=headers, connector=connector) as session:
@@ -550,15 +492,13 @@ def test_ten_thousand_tasks_stay_fast() -> None:
                             assert (await r.json())["code"] == 0
 
                 await asyncio.gather(*(create(i) for i in range(10_000)))
-                started = time.perf_counter()
                 await asyncio.gather(*(query(i) for i in range(3000)))
-                return 3000 / (time.perf_counter() - started)
 
-        queries_per_second = asyncio.run(run())
+        asyncio.run(run())
         stats = server.stats()
         assert stats["creates"] == 10_000 and stats["tasks_by_status"] == {"processing": 10_000}
         assert len(stats["request_log"]) == 2000
-        assert queries_per_second > 500  # the client shares this process; the server alone is much faster
+        assert sum(stats["queries_by_task"].values()) == 3000 and len(stats["queries_by_external_id"]) == 1500
 
 
 def test_emulator_builds_an_app_without_a_server() -> None:

@@ -26,14 +26,23 @@ def _field_name(field: Field, spec: KlingTaskType) -> list[str]:
     return [f"`{field.name}`" + ("*" if field.required else "")]
 
 
+def _module_of(operator: str) -> str:
+    """Where a typed operator is imported from (the two session operators have a module of their own)."""
+    from airflow_provider_kling.operators import kling, sessions
+
+    return (kling if hasattr(kling, operator) else sessions).__name__.rsplit(".", 1)[-1]
+
+
 def operator_table() -> str:
     rows = [
-        "| operator | task type | what | keyword arguments (* = always required) |",
+        "| operator (in `airflow_provider_kling.operators`) | task type | what | keyword arguments "
+        "(* = always required) |",
         "|---|---|---|---|",
     ]
     for spec in TASK_TYPES.values():
         names = [name for field in spec.fields for name in _field_name(field, spec)] + ["`callback_url`"]
-        rows.append(f"| `{spec.operator}` | `{spec.name}` | {spec.summary} | {', '.join(names)} |")
+        operator = f"`{_module_of(spec.operator)}.{spec.operator}`"
+        rows.append(f"| {operator} | `{spec.name}` | {spec.summary} | {', '.join(names)} |")
     return "\n".join(rows)
 
 

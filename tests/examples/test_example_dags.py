@@ -45,12 +45,15 @@ def _run_example(dag_id: str, base_url: str, workdir: Path) -> tuple[int, str]:
     return 0, "\n".join(log)
 
 
-def test_the_five_examples_exist():
+def test_the_examples_exist():
     assert EXAMPLES == [
         "example_kling_batch",
         "example_kling_extend_video",
         "example_kling_image_to_video",
         "example_kling_images",
+        "example_kling_product_variants",
+        "example_kling_sound_bed",
+        "example_kling_talking_video",
         "example_kling_text_to_video",
     ]
 
@@ -81,9 +84,26 @@ def test_example_succeeds(example_runs, dag_id):
 
 def test_examples_created_one_kling_task_per_generation(example_runs):
     _, _, stats = example_runs
-    # text2video 1, image2video 1, extend 2, images 2, batch 4 (a 1303 answer never creates a task)
-    assert stats["creates"] == 10
-    assert stats["tasks_by_status"] == {"succeed": 10}
+    # text2video 1, image2video 1, extend 2, images 2, batch 4, talking video 3, product variants 3,
+    # sound bed 3 (a 1303 answer never creates a task)
+    assert stats["creates"] == 19
+    assert stats["tasks_by_status"] == {"succeed": 19}
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "suffixes"),
+    [
+        ("example_kling_talking_video", [".mp4"]),
+        ("example_kling_product_variants", [".mp4", ".mp4"]),
+        ("example_kling_sound_bed", [".mp3", ".mp3", ".mp4"]),
+    ],
+)
+def test_the_2026_examples_keep_real_media(example_runs, dag_id, suffixes):
+    _, workdir, _ = example_runs
+    files = sorted(p for p in (workdir / "media" / dag_id).rglob("*") if p.is_file())
+    assert sorted(p.suffix for p in files) == suffixes
+    magic = {".mp4": lambda d: d[4:8] == b"ftyp", ".mp3": lambda d: d[:3] == b"ID3" or d[0] == 0xFF}
+    assert all(magic[p.suffix](p.read_bytes()) for p in files)
 
 
 def test_main_example_downloads_and_publishes(example_runs):

@@ -36,6 +36,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_kling.operators.kling",
                     "airflow_provider_kling.operators.sessions",
+                    "airflow_provider_kling.operators.quota",
                     "airflow_provider_kling.operators.download",
                 ],
             }

@@ -12,6 +12,7 @@ from typing import Any
 #: XCom keys, part of the public contract: DAGs pull them by name.
 KLING_TASK_ID_XCOM_KEY = "kling_task_id"
 KLING_TASK_XCOM_KEY = "kling_task"
+KLING_UNITS_XCOM_KEY = "kling_units"
 
 DEFAULT_WAIT_TIMEOUT = 2 * 60 * 60
 DEFAULT_POLL_INTERVAL = 10.0

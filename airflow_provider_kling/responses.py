@@ -153,6 +153,37 @@ def parse_response(
     return document["data"]
 
 
+def parse_document(
+    http_status: int, body: bytes, retry_after: str | None = None, redact: Callable[[str], str] = _NO_SECRETS
+) -> dict[str, Any]:
+    """A gateway's own JSON answer (billing endpoints: no Kling envelope), or the error it means.
+
+    Gateways report errors with an HTTP error status or, just as often, HTTP 200 with ``{"error": ...}`` or
+    ``{"success": false, "message": ...}``.
+    """
+    wait = parse_retry_after(retry_after)
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        raise KlingMalformedResponseError(
+            f"answer is not JSON: {excerpt(body, redact) or '(empty body)'}",
+            http_status=http_status,
+            retry_after=wait,
+        ) from None
+    error = document.get("error") if isinstance(document, dict) else None
+    failed = isinstance(document, dict) and document.get("success") is False
+    if http_status >= 400 or error or failed or not isinstance(document, dict):
+        detail = error.get("message") if isinstance(error, dict) else error
+        if failed and not detail:
+            detail = document.get("message") or "success is false"
+        text = excerpt(str(detail), redact, _MESSAGE_CHARS) if detail else excerpt(body, redact)
+        cls = error_class_for_code(None, http_status) if http_status >= 400 else KlingResponseError
+        raise (cls if cls is not KlingApiError else KlingResponseError)(
+            f"gateway error: {text}", http_status=http_status, retry_after=wait
+        )
+    return document
+
+
 def _kind(value: Any) -> str:
     return "a list" if isinstance(value, list) else f"a {type(value).__name__}"
 

@@ -15,9 +15,10 @@ from airflow.providers.common.compat.sdk import (
     AirflowSkipException,
 )
 
+from airflow_provider_kling import metrics
 from airflow_provider_kling.exceptions import KlingError
-from airflow_provider_kling.protocol import EVENT_STATUSES, KLING_TASK_XCOM_KEY
-from airflow_provider_kling.results import AudioFormat, result_urls
+from airflow_provider_kling.protocol import EVENT_STATUSES, KLING_TASK_XCOM_KEY, KLING_UNITS_XCOM_KEY
+from airflow_provider_kling.results import AudioFormat, charged_units, generation_seconds, result_urls
 from airflow_provider_kling.spec import get_task_type
 
 if TYPE_CHECKING:
@@ -25,20 +26,39 @@ if TYPE_CHECKING:
 
 
 def complete_wait(
-    context: Any, event: Any, *, soft_fail: bool = False, audio_format: AudioFormat = "mp3"
+    context: Any,
+    event: Any,
+    *,
+    soft_fail: bool = False,
+    audio_format: AudioFormat = "mp3",
+    log: Any = None,
 ) -> list[str]:
-    """Turn a wait's event into the task result: the result URLs (and the ``kling_task`` XCom), or raise.
+    """Turn a wait's event into the task result: the result URLs (with the ``kling_task`` and ``kling_units``
+    XComs and one INFO line of what it cost), or raise.
 
     ``failed`` raises ``AirflowFailException`` (an Airflow retry cannot change a failed generation),
     ``timeout`` raises ``AirflowSensorTimeout``; with ``soft_fail`` both skip instead. ``error`` raises a
-    ``KlingError`` carrying Kling's code and message. Anything else is rejected loudly.
-    """
+    ``KlingError`` carrying Kling's code and message. Anything else is rejected loudly. Outcomes, units and
+    times go to Airflow's metrics (``metrics.py``)."""
     if not isinstance(event, dict) or event.get("status") not in EVENT_STATUSES:
         raise KlingError(f"Unexpected event from the Kling trigger: {event!r}")
     status, message = event["status"], str(event.get("message") or "")
+    task: dict[str, Any] = event["task"] if isinstance(event.get("task"), dict) else {}
+    task_type = str(event.get("task_type"))
+    if status in ("success", "failed"):
+        metrics.task_finished(task_type, task, succeeded=status == "success")
     if status == "success":
-        task = event.get("task") or {}
+        units, seconds = charged_units(task), generation_seconds(task)
         context["ti"].xcom_push(key=KLING_TASK_XCOM_KEY, value=task)
+        context["ti"].xcom_push(key=KLING_UNITS_XCOM_KEY, value=units)
+        if log is not None:
+            log.info(
+                "Kling %s task %s succeeded: %s units, generated in %s",
+                task_type,
+                event.get("task_id"),
+                "unknown" if units is None else f"{units:g}",
+                "unknown time" if seconds is None else f"{seconds:.1f} s",
+            )
         return result_urls(task, audio_format)
     if soft_fail and status in ("failed", "timeout"):
         raise AirflowSkipException(f"{message} (soft_fail is set, so the task is skipped)")
@@ -94,4 +114,10 @@ class KlingWaitMixin:
 
     def execute_complete(self, context: Any, event: Any = None) -> list[str]:
         """Resume after the trigger fired: URLs on success, the matching exception otherwise."""
-        return complete_wait(context, event, soft_fail=self.soft_fail, audio_format=self.audio_format)
+        return complete_wait(
+            context,
+            event,
+            soft_fail=self.soft_fail,
+            audio_format=self.audio_format,
+            log=getattr(self, "log", None),
+        )

@@ -30,7 +30,9 @@ JWT_NOT_BEFORE_SKEW = 30
 # Re-sign this long before expiry, so a token is never sent with less than ten minutes of life left.
 JWT_REFRESH_MARGIN = 600
 
-KNOWN_EXTRAS = ("timeout", "max_retries", "ca_bundle")
+KNOWN_EXTRAS = ("timeout", "max_retries", "ca_bundle", "quota_source")
+#: Where ``KlingHook.get_quota`` asks; ``auto`` guesses from the host (a path ending in /kling: a gateway).
+QUOTA_SOURCES = ("auto", "kling", "gateway", "none")
 # Airflow 2 form widgets may store extras as ``extra__kling__<name>``.
 _LEGACY_PREFIX = "extra__kling__"
 
@@ -103,9 +105,19 @@ class KlingConnectionSettings:
     #: The proxy for ``base_url``, decided once from HTTP(S)_PROXY/NO_PROXY the way ``requests`` decides,
     #: so the async path (which is handed it explicitly) routes exactly like the sync one.
     proxy: str | None = None
+    quota_source: str = "auto"
 
-    def url(self, path: str) -> str:
-        return f"{self.base_url}/{path.lstrip('/')}"
+    def url(self, path: str, *, at_root: bool = False) -> str:
+        """``path`` under the base URL, or with ``at_root`` under the gateway's root (without ``/kling``)."""
+        base = self.base_url.removesuffix("/kling") if at_root else self.base_url
+        return f"{base}/{path.lstrip('/')}"
+
+    @property
+    def quota_from(self) -> str:
+        """``kling``, ``gateway`` or ``none``: the ``quota_source`` extra, with ``auto`` resolved."""
+        if self.quota_source != "auto":
+            return self.quota_source
+        return "gateway" if urlsplit(self.base_url).path.endswith("/kling") else "kling"
 
     def redact(self, text: str) -> str:
         """``text`` without this connection's credentials, JWTs or Bearer values (for error messages)."""
@@ -219,6 +231,12 @@ def build_settings(
     ca_bundle = values.get("ca_bundle")
     if ca_bundle is not None and not isinstance(ca_bundle, str):
         raise KlingConnectionConfigError(f"Connection {conn_id!r}: extra 'ca_bundle' must be a file path")
+    quota_source = values.get("quota_source", "auto")
+    if quota_source not in QUOTA_SOURCES:
+        raise KlingConnectionConfigError(
+            f"Connection {conn_id!r}: extra 'quota_source' must be one of {', '.join(QUOTA_SOURCES)}; "
+            f"got {quota_source!r}"
+        )
     return KlingConnectionSettings(
-        conn_id, base_url, credentials, timeout, max_retries, ca_bundle, proxy_for(base_url)
+        conn_id, base_url, credentials, timeout, max_retries, ca_bundle, proxy_for(base_url), quota_source
     )

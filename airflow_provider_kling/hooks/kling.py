@@ -19,8 +19,11 @@ import requests
 from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
 from airflow.providers.http.hooks.http import HttpHook
 
+from airflow_provider_kling import metrics
+from airflow_provider_kling.checks import validate_task_id
 from airflow_provider_kling.exceptions import (
     KlingApiError,
+    KlingConnectionConfigError,
     KlingError,
     KlingInvalidRequestError,
     KlingResponseError,
@@ -40,10 +43,22 @@ from airflow_provider_kling.hooks.sessions import (
     cached_settings,
     release_session,
 )
+from airflow_provider_kling.quota import (
+    Quota,
+    from_gateway_billing,
+    from_gateway_token_usage,
+    from_kling_packs,
+)
 from airflow_provider_kling.redaction import redact_url
-from airflow_provider_kling.responses import AnswerBody, parse_response, task_list, task_object
+from airflow_provider_kling.responses import (
+    AnswerBody,
+    parse_document,
+    parse_response,
+    task_list,
+    task_object,
+)
 from airflow_provider_kling.retry import DEFAULT_MAX_RETRIES, RetryPolicy
-from airflow_provider_kling.task_types import KlingTaskType, get_task_type, validate_task_id
+from airflow_provider_kling.spec import KlingTaskType, get_task_type
 
 T = TypeVar("T")
 
@@ -56,10 +71,27 @@ SCAN_MAX_PAGES = 10
 
 @dataclass(frozen=True)
 class _Send:
+    """One request. ``at_root`` sends it to a gateway's root instead of its ``/kling`` base;
+    ``envelope=False`` reads a plain JSON answer (gateway billing) instead of ``{code, message, data}``."""
+
     method: str
     path: str
     params: dict[str, str] | None = None
     body: Mapping[str, Any] | None = None
+    at_root: bool = False
+    envelope: bool = True
+    #: For metrics: the task type the request is about, and whether "not found" is an answer (a lookup).
+    task_type: str | None = None
+    lookup: bool = False
+
+    def url(self, settings: KlingConnectionSettings) -> str:
+        return settings.url(self.path, at_root=self.at_root)
+
+    def parse(
+        self, settings: KlingConnectionSettings, status: int, body: bytes, retry_after: str | None
+    ) -> Any:
+        parse = parse_response if self.envelope else parse_document
+        return parse(status, body, retry_after, settings.redact)
 
 
 @dataclass(frozen=True)
@@ -73,6 +105,20 @@ class _Done(Generic[T]):
 
 
 Plan = Generator[_Send | _Sleep, Any, T]
+
+
+def _gateway(path: str) -> _Send:
+    """A GET of a gateway's own endpoint (billing), at its root and without Kling's envelope."""
+    return _Send("GET", path, at_root=True, envelope=False)
+
+
+def _count_error(step: _Send, error: KlingError) -> None:
+    """Count an error answer (or failed request) in Airflow's metrics; a lookup's "not found" is an answer."""
+    not_found = isinstance(error, KlingApiError) and (
+        isinstance(error, KlingInvalidRequestError) or error.http_status in (400, 404, 405)
+    )
+    if not (step.lookup and not_found):
+        metrics.api_error(metrics.error_class(error), step.task_type)
 
 
 class _KlingAuth(requests.auth.AuthBase):
@@ -209,14 +255,14 @@ class KlingHook(HttpHook):
     @staticmethod
     def _timed_out(settings: KlingConnectionSettings, step: _Send) -> KlingTransportError:
         return KlingTransportError(
-            f"{step.method} {redact_url(settings.url(step.path))} timed out after {settings.timeout:g}s"
+            f"{step.method} {redact_url(step.url(settings))} timed out after {settings.timeout:g}s"
         )
 
     @staticmethod
     def _failed(settings: KlingConnectionSettings, step: _Send, exc: Exception) -> KlingTransportError:
         # The type only: the text of a ValueError from the HTTP stack may quote a header (the token).
         return KlingTransportError(
-            f"{step.method} {redact_url(settings.url(step.path))} failed: {type(exc).__name__}"
+            f"{step.method} {redact_url(step.url(settings))} failed: {type(exc).__name__}"
         )
 
     def _send(self, settings: KlingConnectionSettings, step: _Send) -> Any:
@@ -225,7 +271,7 @@ class KlingHook(HttpHook):
             try:
                 response = self.get_conn().request(
                     step.method,
-                    settings.url(step.path),
+                    step.url(settings),
                     params=step.params,
                     json=step.body,
                     timeout=settings.timeout,
@@ -243,9 +289,7 @@ class KlingHook(HttpHook):
                 raise self._failed(settings, step, exc) from None
         if deadline.expired:  # the cut may look like an answer that ended early
             raise self._timed_out(settings, step)
-        return parse_response(
-            response.status_code, body.content(), response.headers.get("Retry-After"), settings.redact
-        )
+        return step.parse(settings, response.status_code, body.content(), response.headers.get("Retry-After"))
 
     async def _asend(self, settings: KlingConnectionSettings, step: _Send) -> Any:
         """The async twin of ``_send``: the session's ``ClientTimeout(total=...)`` bounds the whole call."""
@@ -253,7 +297,7 @@ class KlingHook(HttpHook):
         try:
             async with session.request(
                 step.method,
-                settings.url(step.path),
+                step.url(settings),
                 params=step.params,
                 json=step.body,
                 headers={"Authorization": settings.credentials.authorization()},
@@ -267,9 +311,7 @@ class KlingHook(HttpHook):
             raise self._timed_out(settings, step) from None
         except (aiohttp.ClientError, ValueError) as exc:
             raise self._failed(settings, step, exc) from None
-        return parse_response(
-            response.status, body.content(), response.headers.get("Retry-After"), settings.redact
-        )
+        return step.parse(settings, response.status, body.content(), response.headers.get("Retry-After"))
 
     @staticmethod
     def _advance(plan: Plan[T], answer: Any, error: KlingError | None) -> _Send | _Sleep | _Done[T]:
@@ -319,6 +361,7 @@ class KlingHook(HttpHook):
             try:
                 return (yield step)
             except KlingTokenExpiredError as err:
+                _count_error(step, err)
                 if credentials is None or not credentials.uses_jwt:
                     raise
                 if resigned:
@@ -333,6 +376,7 @@ class KlingHook(HttpHook):
                 credentials.invalidate()
                 self.log.info("Kling rejected the JWT as not yet valid or expired; re-signing once")
             except KlingError as err:
+                _count_error(step, err)
                 unsafe = step.method == "POST" and policy.outcome_unknown(err)
                 if unsafe or not policy.is_retryable(err) or attempt >= policy.max_retries:
                     raise
@@ -362,8 +406,9 @@ class KlingHook(HttpHook):
         attempt = 0
         while True:
             try:
-                created = yield from self._call(_Send("POST", task_type.path, body=payload), policy)
-                task = task_object(created)
+                step = _Send("POST", task_type.path, body=payload, task_type=task_type.name)
+                task = task_object((yield from self._call(step, policy)))
+                metrics.task_created(task_type.name)
                 self.log.info(
                     "Created Kling %s task: task_id=%s external_task_id=%s",
                     task_type.name,
@@ -406,16 +451,22 @@ class KlingHook(HttpHook):
             return existing
 
     def _get(self, task_type: KlingTaskType, task_id: str) -> Plan[dict[str, Any]]:
-        task = task_object((yield from self._call(_Send("GET", f"{task_type.path}/{task_id}"))))
+        task = task_object(
+            (yield from self._call(_Send("GET", f"{task_type.path}/{task_id}", task_type=task_type.name)))
+        )
         self.log.debug("Kling %s task %s is %s", task_type.name, task_id, task.get("task_status"))
         return task
 
     def _list(self, task_type: KlingTaskType, params: dict[str, str]) -> Plan[list[dict[str, Any]]]:
-        return task_list((yield from self._call(_Send("GET", task_type.path, params=params))))
+        return task_list(
+            (yield from self._call(_Send("GET", task_type.path, params=params, task_type=task_type.name)))
+        )
 
     def _find(self, task_type: KlingTaskType, external_id: str) -> Plan[dict[str, Any] | None]:
         try:
-            task = yield from self._call(_Send("GET", f"{task_type.path}/{external_id}"))
+            task = yield from self._call(
+                _Send("GET", f"{task_type.path}/{external_id}", task_type=task_type.name, lookup=True)
+            )
         except KlingApiError as err:
             if not (isinstance(err, KlingInvalidRequestError) or err.http_status in (400, 404, 405)):
                 raise
@@ -475,6 +526,30 @@ class KlingHook(HttpHook):
         if not isinstance(data, dict):
             raise KlingResponseError(f"answer to {step} is not an object (it is {type(data).__name__})")
         return data
+
+    def get_quota(self, resource_pack_type: str | None = None) -> Quota:
+        """What the account has left, normalized (``quota.Quota``): Kling's resource packs (``online`` ones,
+        matching ``resource_pack_type`` - a pack type or part of a pack's name - when given) or a gateway's
+        billing, as the connection's ``quota_source`` extra says (``auto``: a host ending in ``/kling`` is a
+        gateway). Kling's figure lags by up to ~12 h and its endpoint allows 1 request/s."""
+        source = self.get_settings().quota_from
+        if source == "none":
+            raise KlingConnectionConfigError(
+                f"Connection {self.kling_conn_id!r} has quota_source 'none': no quota can be read"
+            )
+        if source == "kling":
+            now = int(time.time() * 1000)
+            window = {"start_time": str(now - 24 * 3600 * 1000), "end_time": str(now)}
+            data = self._run(self._call(_Send("GET", "account/costs", params=window)))
+            return from_kling_packs(data, resource_pack_type)
+        try:
+            subscription = self._run(self._call(_gateway("v1/dashboard/billing/subscription")))
+            usage = self._run(self._call(_gateway("v1/dashboard/billing/usage")))
+            return from_gateway_billing(subscription, usage)
+        except KlingApiError as err:
+            if err.http_status not in (404, 405):
+                raise
+        return from_gateway_token_usage(self._run(self._call(_gateway("api/usage/token"))))
 
     def get_task(self, task_type: str, task_id: str) -> dict[str, Any]:
         """Query one task by its Kling task id."""

@@ -349,7 +349,7 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
             self.defer(trigger=trigger, method_name="execute_complete")
         if event is None:
             event = self._poll(task)
-        return complete_wait(context, event, audio_format=self.audio_format)
+        return complete_wait(context, event, audio_format=self.audio_format, log=self.log)
 
     def _poll(self, task: dict[str, Any]) -> dict[str, Any]:
         """Wait on the worker (``deferrable=False``) until the task ends or the timeout passes."""

@@ -114,7 +114,9 @@ class KlingTaskSensor(KlingWaitMixin, BaseSensorOperator):
         task, event = self._check()
         if event is not None:
             self.log.info("Kling task %s already finished: %s", self.kling_task_id, event["message"])
-            return complete_wait(context, event, soft_fail=self.soft_fail, audio_format=self.audio_format)
+            return complete_wait(
+                context, event, soft_fail=self.soft_fail, audio_format=self.audio_format, log=self.log
+            )
         trigger = self.wait_trigger(task, timeout=self.timeout)
         self.defer(trigger=trigger, method_name="execute_complete")
 
@@ -142,5 +144,7 @@ class KlingTaskSensor(KlingWaitMixin, BaseSensorOperator):
         _, event = self._check()
         if event is None:
             return False
-        urls = complete_wait(context, event, soft_fail=self.soft_fail, audio_format=self.audio_format)
+        urls = complete_wait(
+            context, event, soft_fail=self.soft_fail, audio_format=self.audio_format, log=self.log
+        )
         return PokeReturnValue(is_done=True, xcom_value=urls)

@@ -79,6 +79,24 @@ def get_provider_info() -> dict[str, Any]:
                         "description": "PEM file of CAs to trust (a gateway with a private CA).",
                         "schema": {"type": ["string", "null"]},
                     },
+                    "callback_base_url": {
+                        "label": "Callback base URL (event-driven, optional)",
+                        "description": "The public URL at which Kling reaches this Airflow's API server, "
+                        "e.g. https://airflow.example.com; needed by completion_asset.",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "callback_secret": {
+                        "label": "Callback secret (event-driven, optional)",
+                        "description": "Key of the tokens in callback URLs, at least 16 characters "
+                        "(openssl rand -hex 32); needed by completion_asset.",
+                        "schema": {"type": ["string", "null"], "format": "password"},
+                    },
+                    "webhook_secret": {
+                        "label": "Webhook secret (optional)",
+                        "description": "Kling's Standard Webhooks signing secret (whsec_...): when set, "
+                        "unsigned or wrongly signed callbacks are refused.",
+                        "schema": {"type": ["string", "null"], "format": "password"},
+                    },
                 },
             }
         ],

@@ -16,6 +16,7 @@ import jwt
 from requests.utils import get_environ_proxies, select_proxy
 
 from airflow_provider_kling import options
+from airflow_provider_kling.callbacks import MIN_SECRET_CHARS, webhook_key
 from airflow_provider_kling.exceptions import KlingConnectionConfigError, KlingValidationError
 from airflow_provider_kling.redaction import Redactor, redact_url
 
@@ -30,7 +31,15 @@ JWT_NOT_BEFORE_SKEW = 30
 # Re-sign this long before expiry, so a token is never sent with less than ten minutes of life left.
 JWT_REFRESH_MARGIN = 600
 
-KNOWN_EXTRAS = ("timeout", "max_retries", "ca_bundle", "quota_source")
+KNOWN_EXTRAS = (
+    "timeout",
+    "max_retries",
+    "ca_bundle",
+    "quota_source",
+    "callback_base_url",
+    "callback_secret",
+    "webhook_secret",
+)
 #: Where ``KlingHook.get_quota`` asks; ``auto`` guesses from the host (a path ending in /kling: a gateway).
 QUOTA_SOURCES = ("auto", "kling", "gateway", "none")
 # Airflow 2 form widgets may store extras as ``extra__kling__<name>``.
@@ -106,6 +115,11 @@ class KlingConnectionSettings:
     #: so the async path (which is handed it explicitly) routes exactly like the sync one.
     proxy: str | None = None
     quota_source: str = "auto"
+    #: Event-driven completion (``completion_asset``): the Airflow API server's public URL, the key of the
+    #: callback URLs' tokens, and the key of Kling's Standard Webhooks signatures (``callbacks.py``).
+    callback_base_url: str | None = None
+    callback_secret: str | None = field(default=None, repr=False)
+    webhook_secret: str | None = field(default=None, repr=False)
 
     def url(self, path: str, *, at_root: bool = False) -> str:
         """``path`` under the base URL, or with ``at_root`` under the gateway's root (without ``/kling``)."""
@@ -238,5 +252,51 @@ def build_settings(
             f"got {quota_source!r}"
         )
     return KlingConnectionSettings(
-        conn_id, base_url, credentials, timeout, max_retries, ca_bundle, proxy_for(base_url), quota_source
+        conn_id,
+        base_url,
+        credentials,
+        timeout,
+        max_retries,
+        ca_bundle,
+        proxy_for(base_url),
+        quota_source,
+        **_callback_extras(conn_id, values),
     )
+
+
+def _callback_extras(conn_id: str, values: Mapping[str, Any]) -> dict[str, str | None]:
+    """The event-driven extras, checked; the messages name the extra, never a secret's value."""
+    out: dict[str, str | None] = {}
+    base_url = values.get("callback_base_url")
+    if base_url is not None:
+        parts = urlsplit(base_url) if isinstance(base_url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise KlingConnectionConfigError(
+                f"Connection {conn_id!r}: extra 'callback_base_url' must be the http(s) URL at which "
+                "Kling reaches the Airflow API server, e.g. https://airflow.example.com; got "
+                f"{redact_url(base_url)!r}"
+            )
+        if "@" in parts.netloc or parts.query or parts.fragment:
+            raise KlingConnectionConfigError(
+                f"Connection {conn_id!r}: extra 'callback_base_url' must have no user-info, query or fragment"
+            )
+        out["callback_base_url"] = base_url.rstrip("/")
+    for name in ("callback_secret", "webhook_secret"):
+        secret = values.get(name)
+        if secret is None:
+            continue
+        if not isinstance(secret, str) or not _TOKEN.fullmatch(secret):
+            raise KlingConnectionConfigError(
+                f"Connection {conn_id!r}: extra {name!r} must be text of visible ASCII characters (no spaces)"
+            )
+        if name == "callback_secret" and len(secret) < MIN_SECRET_CHARS:
+            raise KlingConnectionConfigError(
+                f"Connection {conn_id!r}: extra 'callback_secret' must be at least {MIN_SECRET_CHARS} "
+                "characters (e.g. the output of `openssl rand -hex 32`)"
+            )
+        try:
+            webhook_key(secret)
+        except ValueError as err:
+            raise KlingConnectionConfigError(f"Connection {conn_id!r}: extra {name!r}: {err}") from None
+        out[name] = secret
+    return out

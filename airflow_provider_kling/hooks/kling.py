@@ -601,9 +601,9 @@ class KlingHook(HttpHook):
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
         """Extra form fields for Airflow before 3.2 (newer cores read ``conn-fields``)."""
-        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
         from flask_babel import lazy_gettext
-        from wtforms import IntegerField, StringField
+        from wtforms import IntegerField, PasswordField, StringField
         from wtforms.validators import NumberRange, Optional
 
         return {
@@ -616,4 +616,13 @@ class KlingHook(HttpHook):
                 validators=[Optional(), NumberRange(0)],
             ),
             "ca_bundle": StringField(lazy_gettext("CA bundle (optional)"), widget=BS3TextFieldWidget()),
+            "callback_base_url": StringField(
+                lazy_gettext("Callback base URL (event-driven, optional)"), widget=BS3TextFieldWidget()
+            ),
+            "callback_secret": PasswordField(
+                lazy_gettext("Callback secret (event-driven, optional)"), widget=BS3PasswordFieldWidget()
+            ),
+            "webhook_secret": PasswordField(
+                lazy_gettext("Webhook secret (optional)"), widget=BS3PasswordFieldWidget()
+            ),
         }

@@ -285,10 +285,10 @@ class KlingEmulator:
     async def _api_handler(self, request: web.Request) -> web.StreamResponse:
         """Route ``{action}/{path}[/{id}]`` by matching the known type paths (which may hold a slash)."""
         rest, method = request.match_info["rest"], request.method
-        if rest in ROUTES and method in ("POST", "GET"):
-            return await (
-                self._create(request, ROUTES[rest]) if method == "POST" else self._list(request, ROUTES[rest])
-            )
+        if rest in ROUTES and method == "POST":
+            return await self._create(request, ROUTES[rest])
+        if rest in ROUTES and method == "GET":
+            return await self._list(request, ROUTES[rest])
         head, _, ident = rest.rpartition("/")
         if head in ROUTES and ident and method == "GET":
             return await self._query(request, ROUTES[head], ident)

@@ -398,6 +398,18 @@ class Object(Check):
         return any(f.check.has_images for f in self.fields)
 
 
+def image_field_names(fields: tuple[Field, ...]) -> set[str]:
+    """The names of the fields whose values are (or hold) image inputs, at any depth."""
+    names: set[str] = set()
+    for item in fields:
+        check = item.check.item if isinstance(item.check, ListOf) else item.check
+        if isinstance(check, Image):
+            names.add(item.name)
+        elif isinstance(check, Object):
+            names |= image_field_names(check.fields)
+    return names
+
+
 CAMERA_AXES = ("horizontal", "vertical", "pan", "tilt", "roll", "zoom")
 CAMERA_PRESETS = ("down_back", "forward_up", "right_turn_forward", "left_turn_forward")
 

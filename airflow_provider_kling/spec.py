@@ -38,6 +38,7 @@ from airflow_provider_kling.checks import (
     TaskIdent,
     Text,
     Url,
+    image_field_names,
 )
 from airflow_provider_kling.exceptions import KlingValidationError
 
@@ -170,6 +171,11 @@ class KlingTaskType:
             else:
                 names.append(field.name)
         return tuple(names)
+
+    @cached_property
+    def image_fields(self) -> frozenset[str]:
+        """The names of the image inputs, at any depth (``image``, ``image_list[].image``: ``image``, ...)."""
+        return frozenset(image_field_names(self.all_fields))
 
     def nest(self, flat: Mapping[str, Any]) -> dict[str, Any]:
         """A request body from the typed operator's keyword arguments (Kling's ``input`` object filled in)."""

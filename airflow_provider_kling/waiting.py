@@ -83,6 +83,8 @@ class KlingWaitMixin:
     max_consecutive_failures: int
     soft_fail: bool = False
     audio_format: AudioFormat = "mp3"
+    #: The Kling task object the wait ended with (for OpenLineage), once it ended.
+    finished_task: dict[str, Any] | None = None
 
     def wait_timing(self, task: dict[str, Any]) -> tuple[float, float]:
         """``(poll_interval, first_wait)`` for a task the worker has just created or checked.
@@ -112,12 +114,15 @@ class KlingWaitMixin:
             max_consecutive_failures=int(self.max_consecutive_failures),
         )
 
+    def complete(self, context: Any, event: Any) -> list[str]:
+        """End the wait with ``event`` (``complete_wait``), keeping the task object for lineage."""
+        if isinstance(event, dict) and isinstance(event.get("task"), dict):
+            self.finished_task = event["task"]
+        log = getattr(self, "log", None)
+        return complete_wait(
+            context, event, soft_fail=self.soft_fail, audio_format=self.audio_format, log=log
+        )
+
     def execute_complete(self, context: Any, event: Any = None) -> list[str]:
         """Resume after the trigger fired: URLs on success, the matching exception otherwise."""
-        return complete_wait(
-            context,
-            event,
-            soft_fail=self.soft_fail,
-            audio_format=self.audio_format,
-            log=getattr(self, "log", None),
-        )
+        return self.complete(context, event)

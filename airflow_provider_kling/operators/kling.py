@@ -36,9 +36,12 @@ from airflow_provider_kling.protocol import (
 from airflow_provider_kling.results import AudioFormat
 from airflow_provider_kling.retry import RetryPolicy
 from airflow_provider_kling.spec import get_task_type
-from airflow_provider_kling.waiting import KlingWaitMixin, complete_wait
+from airflow_provider_kling.waiting import KlingWaitMixin
 
 if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Asset
+
+    from airflow_provider_kling.callbacks import CallbackTarget
     from airflow_provider_kling.hooks.kling import KlingHook
 
 DEFAULT_SUBMIT_TIMEOUT = 60 * 60
@@ -105,7 +108,8 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
     :param extra_fields: fields Kling added after this release (templated): merged into the body, only
         type-checked; setting a field both here and in ``payload`` (or a keyword argument) is an error.
     :param kling_conn_id: the ``kling`` connection.
-    :param wait_for_completion: wait for the generation and push its URLs (default), or return the task id.
+    :param wait_for_completion: wait for the generation and push its URLs (default), or return the task id
+        (the default with ``completion_asset``).
     :param deferrable: wait and queue in the triggerer instead of on a worker (default: Airflow's
         ``[operators] default_deferrable``).
     :param poll_interval: seconds between status polls (default: the task type's, e.g. 14 s for videos).
@@ -116,9 +120,16 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
     :param submit_retry_delay: first wait before resubmitting after 1302/1303 (doubles, jittered, ≤ 2 min).
     :param max_consecutive_failures: transient poll failures in a row before the wait gives up.
     :param audio_format: which audio URL goes into ``return_value``: ``mp3`` (``url_mp3``) or ``wav``.
+    :param completion_asset: event-driven completion (Airflow >= 3.1, README "Event-driven pipelines"): an
+        ``Asset`` (or its name) on which the Kling callback plugin records one event when the task ends, for
+        a DAG scheduled on it. The operator sets ``callback_url`` itself (from the connection's
+        ``callback_base_url`` and ``callback_secret``), pushes XCom ``kling_completion`` for the sweep, and
+        ends once the task is submitted.
     """
 
     template_fields: Sequence[str] = ("kling_task_type", "payload", "extra_fields", "external_task_id")
+    #: The Kling task as created (or re-attached), for lineage when the wait is not in this process.
+    submitted_task: dict[str, Any] | None = None
     #: Request fields the operator fills in itself at run time (the session operators' ``session_id``):
     #: counted as present, and checked once filled in.
     filled_at_run_time: ClassVar[tuple[str, ...]] = ()
@@ -133,7 +144,7 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
         payload: Any = None,
         extra_fields: Any = None,
         kling_conn_id: str = "kling_default",
-        wait_for_completion: bool = True,
+        wait_for_completion: bool | None = None,
         deferrable: bool = DEFAULT_DEFERRABLE,
         poll_interval: float | None = None,
         timeout: float = DEFAULT_WAIT_TIMEOUT,
@@ -143,6 +154,7 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
         submit_retry_delay: float = 5.0,
         max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES,
         audio_format: AudioFormat = "mp3",
+        completion_asset: Asset | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -150,6 +162,15 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
         self.payload = {} if payload is None else payload
         self.extra_fields = extra_fields
         self.kling_conn_id = kling_conn_id
+        self.completion_asset: Asset | None = None
+        if completion_asset is not None:
+            from airflow_provider_kling.events import completion_asset as checked_asset
+
+            self.completion_asset = checked_asset(completion_asset, self.payload)
+            # An inlet makes the DAG declare the asset, so it exists when the plugin records on it.
+            self.inlets = [*self.inlets, self.completion_asset]
+        if wait_for_completion is None:
+            wait_for_completion = self.completion_asset is None
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
         self.poll_interval = options.optional_seconds(
@@ -223,14 +244,16 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
         tries = max(1, int(context["ti"].try_number))
         return [f"airflow-{digest}-{attempt}" for attempt in range(tries, 0, -1)]
 
-    def _request_body(self, external_task_id: str) -> dict[str, Any]:
+    def _request_body(self, context: Any, external_task_id: str) -> dict[str, Any]:
         """The rendered, validated body with image files read in; a bad value fails without a retry."""
         from airflow_provider_kling.images import resolve_images
 
         try:
             extra = check_extra_fields(_as_mapping("extra_fields", self.extra_fields))
+            callback = self._callback_fields(context, external_task_id)
             fields = merge_extra_fields(
-                self._with_placeholders({**self.payload, "external_task_id": external_task_id}), extra
+                self._with_placeholders({**self.payload, **callback, "external_task_id": external_task_id}),
+                extra,
             )
             body, warnings = validate_payload(
                 self.kling_task_type, fields, skip=lambda v: v is LATER, declared=declared_names(extra)
@@ -240,6 +263,53 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
             return resolve_images(self.kling_task_type, body, self.log.warning)
         except (KlingValidationError, ValueError) as err:
             raise AirflowFailException(f"Invalid Kling {self.kling_task_type} request: {err}") from err
+
+    # -- event-driven completion (completion_asset; plugins/callbacks.py records the event) ---------------
+
+    def _completion_target(self, context: Any, external_task_id: str) -> CallbackTarget:
+        from airflow_provider_kling.events import completion_target
+
+        return completion_target(
+            self.kling_conn_id, self.completion_asset, self.kling_task_type, external_task_id, context["ti"]
+        )
+
+    def _callback_fields(self, context: Any, external_task_id: str) -> dict[str, Any]:
+        """``callback_url`` pointing at the plugin, with ``completion_asset``; read before any request, so a
+        connection without the callback extras fails the task at once."""
+        if self.completion_asset is None:
+            return {}
+        from airflow_provider_kling.callbacks import callback_url
+
+        if not is_unset(self.payload.get("callback_url")):
+            raise AirflowFailException(
+                "callback_url cannot be set together with completion_asset: the operator points Kling's "
+                "callbacks at the Airflow API server itself"
+            )
+        settings = self.hook.get_settings()
+        base_url, secret = settings.callback_base_url, settings.callback_secret
+        if base_url is None or secret is None:
+            extras = (("callback_base_url", base_url), ("callback_secret", secret))
+            missing = " and ".join(name for name, value in extras if value is None)
+            raise AirflowFailException(
+                f"completion_asset needs the extra {missing} on connection "
+                f"{self.kling_conn_id!r}: callback_base_url is the public URL at which Kling reaches the "
+                "Airflow API server, callback_secret a random key of at least 16 characters (README: "
+                "Event-driven pipelines)"
+            )
+        target = self._completion_target(context, external_task_id)
+        return {"callback_url": callback_url(base_url, secret, target)}
+
+    def _push_completion(self, context: Any, task: dict[str, Any]) -> None:
+        """XCom ``kling_completion``: the task and the target its callback URL names, for the sweep that
+        records the events of callbacks that never came."""
+        from airflow_provider_kling.callbacks import KLING_COMPLETION_XCOM_KEY
+        from airflow_provider_kling.events import task_external_id
+
+        # The callback URL was built with the external id the task was created with (an earlier try's, when
+        # re-attached); Kling's answer names it, else it is this try's.
+        external_id = task_external_id(task) or self._external_ids(context)[0]
+        record = {**self._completion_target(context, external_id).to_dict(), "kling_task_id": task["task_id"]}
+        context["ti"].xcom_push(key=KLING_COMPLETION_XCOM_KEY, value=record)
 
     def _reattach(self, external_ids: list[str]) -> dict[str, Any] | None:
         """A task of an earlier attempt (or with the user's id) that is running or succeeded, if any."""
@@ -266,7 +336,7 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
     def execute(self, context: Any) -> Any:
         self._render_payload()
         external_ids = self._external_ids(context)
-        body = self._request_body(external_ids[0])
+        body = self._request_body(context, external_ids[0])
         earlier = external_ids if self._user_external_id() else external_ids[1:]
         task = self._reattach(earlier)
         if task is None:
@@ -299,7 +369,7 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
         task = self._reattach([other for other in external_ids if other != external_task_id])
         if task is not None:
             return self._submitted(context, task)
-        body = self._complete_request(context, self._request_body(external_task_id))
+        body = self._complete_request(context, self._request_body(context, external_task_id))
         return self._submit(context, body, float(event["submit_deadline"]), int(event["attempt"]))
 
     def _submit(self, context: Any, body: dict[str, Any], submit_deadline: float, attempt: int) -> Any:
@@ -339,8 +409,11 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
     # -- waiting ------------------------------------------------------------------------------------------
 
     def _submitted(self, context: Any, task: dict[str, Any]) -> Any:
+        self.submitted_task = task
         kling_task_id = str(task["task_id"])
         context["ti"].xcom_push(key=KLING_TASK_ID_XCOM_KEY, value=kling_task_id)
+        if self.completion_asset is not None:
+            self._push_completion(context, task)
         if not self.wait_for_completion:
             return kling_task_id
         event = event_for_task(self.kling_task_type, task)
@@ -349,7 +422,19 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
             self.defer(trigger=trigger, method_name="execute_complete")
         if event is None:
             event = self._poll(task)
-        return complete_wait(context, event, audio_format=self.audio_format, log=self.log)
+        return self.complete(context, event)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage (``apache-airflow-providers-openlineage``, when installed): the input media read, the
+        Kling task and its result URLs written (``lineage.py``)."""
+        from airflow_provider_kling import lineage
+        from airflow_provider_kling.results import result_urls
+
+        task = self.finished_task or self.submitted_task
+        urls = result_urls(self.finished_task, self.audio_format) if self.finished_task else []
+        base_url = self.hook.get_settings().base_url
+        spec = get_task_type(self.kling_task_type)
+        return lineage.generation(base_url, spec.name, self.payload, spec.image_fields, task, urls)
 
     def _poll(self, task: dict[str, Any]) -> dict[str, Any]:
         """Wait on the worker (``deferrable=False``) until the task ends or the timeout passes."""

@@ -25,7 +25,7 @@ from airflow_provider_kling.protocol import (
 )
 from airflow_provider_kling.results import AudioFormat
 from airflow_provider_kling.spec import TASK_TYPES, get_task_type
-from airflow_provider_kling.waiting import KlingWaitMixin, complete_wait
+from airflow_provider_kling.waiting import KlingWaitMixin
 
 #: Airflow's convention for every deferrable sensor: ``[operators] default_deferrable`` (read at import).
 DEFAULT_DEFERRABLE = conf.getboolean("operators", "default_deferrable", fallback=True)
@@ -114,9 +114,7 @@ class KlingTaskSensor(KlingWaitMixin, BaseSensorOperator):
         task, event = self._check()
         if event is not None:
             self.log.info("Kling task %s already finished: %s", self.kling_task_id, event["message"])
-            return complete_wait(
-                context, event, soft_fail=self.soft_fail, audio_format=self.audio_format, log=self.log
-            )
+            return self.complete(context, event)
         trigger = self.wait_trigger(task, timeout=self.timeout)
         self.defer(trigger=trigger, method_name="execute_complete")
 
@@ -144,7 +142,5 @@ class KlingTaskSensor(KlingWaitMixin, BaseSensorOperator):
         _, event = self._check()
         if event is None:
             return False
-        urls = complete_wait(
-            context, event, soft_fail=self.soft_fail, audio_format=self.audio_format, log=self.log
-        )
+        urls = self.complete(context, event)
         return PokeReturnValue(is_done=True, xcom_value=urls)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from airflow_provider_kling.spec import TASK_TYPES
 
 MAGIC = {".mp4": b"ftyp", ".png": b"\x89PNG", ".mp3": (b"ID3", b"\xff\xfb", b"\xff\xf3"), ".wav": b"RIFF"}
@@ -25,8 +27,12 @@ def test_every_task_type_runs_and_its_results_download(emulator, kling_conn, run
     result = run_dag_file("kling_every_task_type", run_conf={"media_dir": str(tmp_path)})
     failed = sorted(key for key, ti in result.tis.items() if str(ti.state) != "success")
     assert failed == []
-    assert emulator.stats()["creates"] == len(TASK_TYPES)
+    stats = emulator.stats()
+    assert stats["creates"] == len(TASK_TYPES)
     for name, spec in TASK_TYPES.items():
+        # What Kling charged, as the emulator booked it, is what the task reports in XCom kling_units.
+        units = result.xcom(task_id(name), key="kling_units")
+        assert units == pytest.approx(stats["units_charged_by_type"][name]) and units > 0, name
         urls = result.xcom(task_id(name))
         suffixes = [Path(url).suffix for url in urls]
         expected = [KIND_EXTENSION[kind] for kind in spec.results]

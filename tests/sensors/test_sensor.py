@@ -25,7 +25,7 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_kling.exceptions import KlingError
 from airflow_provider_kling.hooks.kling import KlingHook
-from airflow_provider_kling.protocol import KLING_TASK_XCOM_KEY
+from airflow_provider_kling.protocol import KLING_TASK_XCOM_KEY, KLING_UNITS_XCOM_KEY
 from airflow_provider_kling.sensors.kling import KlingTaskSensor
 from airflow_provider_kling.spec import TASK_TYPES
 from airflow_provider_kling.triggers.kling import KlingTaskTrigger
@@ -312,7 +312,7 @@ def test_resume_with_success_returns_urls_and_pushes_the_task():
         {"ti": ti}, event("success", "ok", task, "generations")
     )
     assert urls == ["https://cdn/a.png", "https://cdn/b.png"]
-    assert ti.pushed == {KLING_TASK_XCOM_KEY: task}
+    assert ti.pushed == {KLING_TASK_XCOM_KEY: task, KLING_UNITS_XCOM_KEY: 2.0}
 
 
 @pytest.mark.parametrize(

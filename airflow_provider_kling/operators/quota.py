@@ -36,7 +36,7 @@ class KlingQuotaCheckOperator(BaseOperator):
     def __init__(
         self,
         *,
-        min_remaining: float,
+        min_remaining: float | str,
         resource_pack_type: str | None = None,
         kling_conn_id: str = "kling_default",
         soft_fail: bool = False,

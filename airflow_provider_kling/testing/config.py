@@ -8,6 +8,7 @@ Fields of Kling's 2026 API:
 - ``strict_fields``: refuse (1201) create fields the emulator does not know, instead of ignoring them.
 - ``unit_charges`` / ``unit_list_price``: what tasks cost (rule in ``billing.py``); ``units_charged`` in
   ``/emulator/stats`` adds up the charges of succeeded tasks.
+- ``gateway_billing``: what a gateway's billing endpoints answer at its root (``gateway.py``);
 - ``resource_packs``: what ``GET /account/costs`` answers (``resource_pack_subscribe_infos`` entries);
   ``costs_min_interval``: a second costs call of one account sooner than this many seconds answers 429 code
   1302 (0 disables).
@@ -29,6 +30,7 @@ from airflow_provider_kling.testing.billing import (
     default_resource_packs,
     default_unit_charges,
 )
+from airflow_provider_kling.testing.gateway import ERROR_MODES, default_gateway_billing
 from airflow_provider_kling.testing.webhooks import secret_key
 
 DEFAULT_TOKEN = "sk-emulator-token"
@@ -73,6 +75,7 @@ class EmulatorConfig:
     unit_list_price: float = 0.14
     resource_packs: list[dict[str, Any]] = field(default_factory=default_resource_packs)
     costs_min_interval: float = 1.0
+    gateway_billing: dict[str, Any] = field(default_factory=default_gateway_billing)
     faces_per_video: int = 2
     webhook_secret: str | None = None
     callback_wrapped: bool = False
@@ -114,6 +117,9 @@ class EmulatorConfig:
         _number(self.callback_timeout, "callback_timeout", minimum=0.001)
         _number(self.unit_list_price, "unit_list_price", minimum=0)
         _number(self.costs_min_interval, "costs_min_interval", minimum=0)
+        billing = self.gateway_billing
+        if not isinstance(billing, dict) or billing.get("error") not in ERROR_MODES:
+            raise ValueError(f"gateway_billing must be an object whose error is one of {ERROR_MODES}")
         _number(self.callback_drop_rate, "callback_drop_rate", minimum=0, maximum=1)
         _number(self.callback_duplicate_rate, "callback_duplicate_rate", minimum=0, maximum=1)
         if self.callback_drop_rate + self.callback_duplicate_rate > 1:

@@ -34,6 +34,7 @@ from typing import Any
 
 from aiohttp import web
 
+from airflow_provider_kling.testing import gateway
 from airflow_provider_kling.testing.auth import account_of, check_auth
 from airflow_provider_kling.testing.billing import charge, select_packs
 from airflow_provider_kling.testing.callbacks import CallbackDispatcher
@@ -175,6 +176,8 @@ class KlingEmulator:
     def make_app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024 * 1024)
         app.cleanup_ctx.append(self._callbacks.context)
+        for path in ("/v1/dashboard/billing/subscription", "/v1/dashboard/billing/usage", "/api/usage/token"):
+            app.router.add_get(path, self._gateway_billing_handler)
         for prefix in PREFIXES:
             app.router.add_route("*", prefix + "/{rest:.*}", self._api_handler)
         app.router.add_get("/account/costs", self._costs_handler)
@@ -454,6 +457,16 @@ class KlingEmulator:
         pack_name = request.query.get("resource_pack_name") or None
         packs = select_packs(self.config.resource_packs, bounds["start_time"], bounds["end_time"], pack_name)
         return self._ok(request, {"code": 0, "msg": "SUCCEED", "resource_pack_subscribe_infos": packs})
+
+    async def _gateway_billing_handler(self, request: web.Request) -> web.StreamResponse:
+        """A gateway's billing endpoints at its root (``gateway.py``): Bearer auth, then its JSON shapes."""
+        self.stats.billing_requests += 1
+        if self.config.require_auth:
+            error = check_auth(request.headers.get("Authorization"), self.config, self.now())
+            if error is not None:
+                return self._json(401, {"error": {"message": error[1], "type": "authentication_error"}})
+        status, body = gateway.answer(request.path, self.config.gateway_billing)
+        return self._json(status, body)
 
     async def _unknown_handler(self, request: web.Request) -> web.StreamResponse:
         """Kling checks credentials before routing: a bad token gets 401 on any API path, known or not."""

@@ -37,6 +37,7 @@ class Stats:
         self.callbacks_dropped = 0
         self.callbacks_duplicated = 0
         self.costs_requests = 0
+        self.billing_requests = 0
         self.session_requests: Counter[str] = Counter()
         self.sessions_created: Counter[str] = Counter()
         self.selection_calls: Counter[str] = Counter()

@@ -137,6 +137,8 @@ class KlingDownloadOperator(BaseOperator):
     """
 
     template_fields: Sequence[str] = ("urls", "destination", "max_bytes", "timeout", "file_timeout")
+    #: What ``execute`` stored (``return_value``), for lineage.
+    downloaded: list[dict[str, Any]] | None = None
     ui_color = "#e6f4ea"
 
     def __init__(
@@ -238,7 +240,16 @@ class KlingDownloadOperator(BaseOperator):
                 results.append(self._download(session, url, target))
         for asset in self.outlets or []:
             context["outlet_events"][asset].extra = {"files": results}
+        self.downloaded = results
         return results
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage (``apache-airflow-providers-openlineage``, when installed): the result URLs read, the
+        stored files written (``lineage.py``)."""
+        from airflow_provider_kling import lineage
+
+        files = self.downloaded or []
+        return lineage.download([f["url"] for f in files], [f["path"] for f in files])
 
     def _download(self, session: requests.Session, url: str, target: Any) -> dict[str, Any]:
         """One file, retried on transient failures; each try starts over on a fresh temporary file."""

@@ -90,6 +90,13 @@ def test_examples_created_one_kling_task_per_generation(example_runs):
     assert stats["tasks_by_status"] == {"succeed": 19}
 
 
+def test_the_batch_example_adds_up_what_the_run_cost(example_runs):
+    runs, _, stats = example_runs
+    batch = stats["units_charged_by_type"]["text2video"]
+    assert "This run cost 4 Kling units for 4 generations" in runs["example_kling_batch"][1]
+    assert batch >= 4
+
+
 @pytest.mark.parametrize(
     ("dag_id", "suffixes"),
     [

@@ -102,6 +102,34 @@ def safe_file_name(url: str, index: int) -> str:
     return name or f"file-{index}"
 
 
+#: The extension of each media type Kling (or a gateway's CDN) serves.
+MEDIA_EXTENSIONS = {
+    "video/mp4": ".mp4",
+    "video/quicktime": ".mov",
+    "video/webm": ".webm",
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/webp": ".webp",
+    "audio/mpeg": ".mp3",
+    "audio/mp3": ".mp3",
+    "audio/wav": ".wav",
+    "audio/x-wav": ".wav",
+    "audio/wave": ".wav",
+    "audio/mp4": ".m4a",
+    "audio/aac": ".aac",
+}
+_KNOWN_EXTENSIONS = (*set(MEDIA_EXTENSIONS.values()), ".jpeg")
+
+
+def with_real_extension(name: str, content_type: str | None) -> str:
+    """The file name with the extension of the media type served, when the URL gave it none (an opaque CDN
+    key or a gateway's id), so a player or the next task can tell ``.mp4`` from ``.mp3``."""
+    extension = MEDIA_EXTENSIONS.get((content_type or "").split(";")[0].strip().lower())
+    if extension is None or name.lower().endswith(_KNOWN_EXTENSIONS):
+        return name
+    return name + extension
+
+
 def unique_names(urls: Sequence[str]) -> list[str]:
     """Names for a batch, with collisions (``0.mp4`` from two tasks) resolved as ``0-1.mp4``, ``0-2.mp4``."""
     names: list[str] = []
@@ -256,7 +284,7 @@ class KlingDownloadOperator(BaseOperator):
         attempt = 0
         while True:
             try:
-                size, digest = self._stream(session, url, target)
+                size, digest, saved = self._stream(session, url, target)
             except KlingDownloadError as err:
                 if not self.download_retry.is_retryable(err) or attempt >= self.download_retry.max_retries:
                     raise
@@ -265,7 +293,7 @@ class KlingDownloadOperator(BaseOperator):
                 self.log.warning("%s; retry %d in %.1fs", err, attempt, wait)
                 time.sleep(wait)
                 continue
-            path = target.path if target.protocol in _LOCAL_PROTOCOLS else str(target)
+            path = saved.path if saved.protocol in _LOCAL_PROTOCOLS else str(saved)
             self.log.info("Downloaded %s to %s (%d bytes, sha256 %s)", redact_url(url), path, size, digest)
             return {"url": url, "path": path, "bytes": size, "sha256": digest}
 
@@ -289,7 +317,9 @@ class KlingDownloadOperator(BaseOperator):
             current = checked_redirect(url, current, location)
         raise KlingDownloadError(url, f"more than {MAX_REDIRECTS} redirects")
 
-    def _stream(self, session: requests.Session, url: str, target: Any) -> tuple[int, str]:
+    def _stream(self, session: requests.Session, url: str, target: Any) -> tuple[int, str, Any]:
+        """Download to a temporary name, verify, move into place; returns size, SHA-256 and the final path
+        (``target``, with the served media type's extension if its name had none)."""
         import requests
 
         from airflow_provider_kling.hooks.deadline import Deadline
@@ -304,6 +334,10 @@ class KlingDownloadOperator(BaseOperator):
                     with response:
                         deadline.restart(self.file_timeout - (time.monotonic() - started))
                         self._check_answer(url, response)
+                        named = with_real_extension(target.name, response.headers.get("Content-Type"))
+                        if named != target.name:
+                            target = target.parent / named
+                            self._refuse_unsafe_target(target)
                         expected = content_length(url, response.headers.get("Content-Length"))
                         identity = response.headers.get("Content-Encoding", "identity") == "identity"
                         if identity and expected is not None and expected > self.max_bytes:
@@ -337,7 +371,7 @@ class KlingDownloadOperator(BaseOperator):
                 os.replace(partial.path, target.path)  # replaces a link planted meanwhile, never follows it
             else:
                 partial.rename(target)
-            return size, digest.hexdigest()
+            return size, digest.hexdigest(), target
         finally:
             if partial.exists():
                 partial.unlink()

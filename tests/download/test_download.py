@@ -201,3 +201,24 @@ def test_outlet_assets_receive_the_file_list(files, tmp_path, run_dag, airflow_d
     with create_session() as session:
         events = [e for e in session.query(AssetEvent).all() if e.source_dag_id == result.dag_run.dag_id]
     assert [e.extra for e in events] == [{"files": [file]}]
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type", "name"),
+    [
+        ("/cdn/7f3a9c", "video/mp4", "7f3a9c.mp4"),
+        ("/cdn/voice", "audio/mpeg", "voice.mp3"),
+        ("/cdn/voice-wav", "audio/x-wav; charset=binary", "voice-wav.wav"),
+        ("/cdn/frame", "image/png", "frame.png"),
+        ("/cdn/clip.mp4", "application/octet-stream", "clip.mp4"),
+        ("/cdn/already.png", "image/png", "already.png"),
+        ("/cdn/blob", "application/octet-stream", "blob"),
+    ],
+)
+def test_files_are_named_by_the_media_type_served_when_the_url_has_no_extension(
+    files, tmp_path, path, content_type, name
+):
+    files.script[path] = [(200, b"media bytes", {"Content-Type": content_type})]
+    (result,) = download([files.url + path], tmp_path)
+    assert Path(result["path"]).name == name and (tmp_path / name).read_bytes() == b"media bytes"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]

@@ -36,6 +36,8 @@ WEBHOOK_TOLERANCE = 300.0
 #: The longest encoded target accepted: Kling stores the URL, and no honest target comes near this.
 MAX_TARGET_CHARS = 4096
 WEBHOOK_SECRET_PREFIX = "whsec_"
+#: The most Kling queries one sweep request may ask the plugin for.
+MAX_SWEEP_QUERIES = 1000
 
 _TOKEN_DOMAIN = b"kling-callback/v1\n"
 _CONN_ID = re.compile(r"[A-Za-z0-9_.-]{1,250}")

@@ -38,6 +38,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_kling.operators.sessions",
                     "airflow_provider_kling.operators.quota",
                     "airflow_provider_kling.operators.download",
+                    "airflow_provider_kling.operators.sweep",
                 ],
             }
         ],

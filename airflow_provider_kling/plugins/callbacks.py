@@ -28,6 +28,7 @@ from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_1_PLUS
 
 from airflow_provider_kling.callbacks import (
     CALLBACK_PREFIX,
+    MAX_SWEEP_QUERIES,
     CallbackAuthError,
     CallbackTarget,
     verify_token,
@@ -42,8 +43,6 @@ log = logging.getLogger(__name__)
 
 #: Larger bodies are refused (413) while they arrive: a task object with nine images is a few KiB.
 MAX_BODY_BYTES = 64 * 1024
-#: The most Kling queries one sweep request may ask for.
-MAX_SWEEP_QUERIES = 1000
 
 
 class Refused(Exception):

@@ -3,22 +3,14 @@ and failed counts, the charged units in thousandths, generation and wait times, 
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import socket
-import subprocess
-import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import TOKEN
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.airflow_cli import dags_test
 
 
 class StatsdListener:
@@ -66,24 +58,12 @@ def statsd() -> Iterator[StatsdListener]:
 
 def test_a_small_dag_reports_counts_units_and_times(emulator, statsd, tmp_path):
     emulator.configure(fail_next={"count": 1, "message": "content policy"})
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    shutil.copyfile(ROOT / "tests" / "dags" / "kling_metrics.py", dags / "kling_metrics.py")
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(tmp_path),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path / 'airflow.db'}",
+    metrics = {
         "AIRFLOW__METRICS__STATSD_ON": "True",
         "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
         "AIRFLOW__METRICS__STATSD_PORT": str(statsd.port),
-        "AIRFLOW_CONN_KLING_DEFAULT": json.dumps(
-            {"conn_type": "kling", "host": emulator.url, "password": TOKEN}
-        ),
     }
-    for args in (["db", "migrate"], ["dags", "test", "kling_metrics"]):
-        run = [sys.executable, "-m", "airflow", *args]
-        subprocess.run(run, env=env, capture_output=True, timeout=600, check=False)
+    dags_test("kling_metrics", tmp_path, emulator.url, metrics)
     seen = statsd.metrics("airflow.kling.")
     counts = Counter()
     for name, value, kind in seen:

@@ -162,3 +162,13 @@ def run_dag_file(airflow_db: Path) -> Callable[..., DagRunResult]:
     yield run  # type: ignore[misc]
     for path in created:
         path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def recorder(emulator: EmulatorServer, kling_conn: Callable[..., str]) -> Iterator[Any]:
+    """``kling_default`` points at a loopback proxy that records each request and forwards it to Kling."""
+    from tests.operators.helpers import RequestRecorder
+
+    with RequestRecorder(upstream=emulator.url) as proxy:
+        kling_conn(host=proxy.url)
+        yield proxy

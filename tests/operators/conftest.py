@@ -1,21 +1,12 @@
-"""Fixtures of the operator tests: a recording proxy in front of the emulator and a callback receiver."""
+"""Fixtures of the operator tests: a callback receiver (the recording proxy is in the root conftest)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
-from airflow_provider_kling.testing import EmulatorServer
 from tests.operators.helpers import RequestRecorder
-
-
-@pytest.fixture
-def recorder(emulator: EmulatorServer, kling_conn: Callable[..., str]) -> Iterator[RequestRecorder]:
-    """``kling_default`` points at a loopback proxy that records each request and forwards it to Kling."""
-    with RequestRecorder(upstream=emulator.url) as proxy:
-        kling_conn(host=proxy.url)
-        yield proxy
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,7 +18,7 @@ from airflow_provider_kling.operators import kling as operators
 from airflow_provider_kling.payloads import validate_payload
 from airflow_provider_kling.spec import TASK_TYPES, get_task_type
 from airflow_provider_kling.testing import EmulatorServer
-from tests.operators.helpers import RequestRecorder, output_of
+from tests.operators.helpers import output_of
 from tests.validation.cases import (
     FUTURE,
     Case,
@@ -54,13 +54,6 @@ def test_the_tables_are_as_large_as_promised():
     assert len([m for m in INVALID if m.task_type in SIX_2025_TYPES]) >= 30
     assert {c.task_type for c in VALID} == set(TASK_TYPES) - SESSION_TYPES
     assert {m.task_type for m in INVALID} == set(TASK_TYPES) - SESSION_TYPES
-
-
-@pytest.fixture
-def recorder(emulator: EmulatorServer, kling_conn: Callable[..., str]) -> Iterator[RequestRecorder]:
-    with RequestRecorder(upstream=emulator.url) as proxy:
-        kling_conn(host=proxy.url)
-        yield proxy
 
 
 @pytest.fixture

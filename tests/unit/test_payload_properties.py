@@ -34,7 +34,9 @@ def test_valid_text2video_bodies_pass_with_only_the_set_fields(**fields):
 
 @given(model=st.text(min_size=1, max_size=40).filter(str.strip), duration=st.integers(16, 600))
 def test_values_outside_the_known_sets_warn_and_are_sent(model, duration):
-    body, warnings = validate_payload("text2video", {"prompt": "p", "model_name": model, "duration": duration})
+    body, warnings = validate_payload(
+        "text2video", {"prompt": "p", "model_name": model, "duration": duration}
+    )
     assert body["duration"] == str(duration)
     assert body["model_name"] == model
     assert any(w.startswith("duration=") for w in warnings)

@@ -57,13 +57,17 @@ def test_typed_keyword_arguments_are_unique_and_nest_back_into_the_body(name):
 
 
 def test_lip_sync_arguments_go_into_klings_input_object():
-    body = get_task_type("lip-sync").nest({"video_id": "v", "mode": "text2video", "callback_url": "https://c"})
+    body = get_task_type("lip-sync").nest(
+        {"video_id": "v", "mode": "text2video", "callback_url": "https://c"}
+    )
     assert body == {"input": {"video_id": "v", "mode": "text2video"}, "callback_url": "https://c"}
 
 
 @pytest.mark.parametrize("name", ["text-to-video", "", None, "videos", "avatar"])
 def test_unknown_type_lists_the_valid_ones(name):
-    with pytest.raises(KlingValidationError, match="task_type must be one of text2video, .*avatar/image2video"):
+    with pytest.raises(
+        KlingValidationError, match="task_type must be one of text2video, .*avatar/image2video"
+    ):
         get_task_type(name)
 
 

@@ -32,6 +32,11 @@ class Gallery:
     client: Any
     runs: dict[str, DagRunResult]
     media_dir: Path
+    dags_folder: Path
+
+    def run(self, dag_attr: str) -> DagRunResult:
+        """Run another DAG of ``tests/dags/kling_gallery.py`` (while the session's environment holds)."""
+        return _run("kling_gallery", dag_attr, None, self.dags_folder)
 
     def token(self, username: str, role: str) -> str:
         from airflow.api_fastapi.app import get_auth_manager
@@ -92,7 +97,7 @@ def gallery(
         purge_cached_app()
         try:
             with TestClient(create_app(apps="core")) as client:
-                yield Gallery(client, runs, media_dir)
+                yield Gallery(client, runs, media_dir, dags)
         finally:
             purge_cached_app()
             (dags / "kling_gallery.py").unlink(missing_ok=True)

@@ -152,3 +152,34 @@ def _admin(gallery: Gallery) -> dict[str, str]:
 
 def _viewer(gallery: Gallery) -> dict[str, str]:
     return {"Authorization": f"Bearer {gallery.token('viewer', 'viewer')}"}
+
+
+def test_only_regular_files_inside_the_media_roots_are_served(tmp_path: Path) -> None:
+    from airflow_provider_kling.gallery.cards import StoredFile
+    from airflow_provider_kling.gallery.store import local_copy, media_roots
+
+    root = tmp_path / "media"
+    root.mkdir()
+    inside = root / "0.mp4"
+    inside.write_bytes(b"x" * 10)
+    secret = tmp_path / "airflow.cfg"
+    secret.write_text("[core]")
+    (root / "link.mp4").symlink_to(secret)
+
+    def kept(path: object, size: int | None = None) -> StoredFile:
+        return StoredFile(str(path), size, None, "keep", -1, 0)
+
+    roots = media_roots(f" {root} ,, ")
+    assert local_copy(kept(inside, 10), roots) == inside
+    assert local_copy(kept(inside), roots) == inside
+    refused = [
+        kept(inside, 11),  # changed since the download
+        kept(secret),
+        kept(root / "link.mp4"),  # a link out of the root
+        kept(root / ".." / "airflow.cfg"),
+        kept("media/0.mp4"),  # relative
+        kept(root),  # a directory
+        kept("s3://bucket/0.mp4"),
+    ]
+    assert [local_copy(stored, roots) for stored in refused] == [None] * len(refused)
+    assert local_copy(kept(inside, 10), media_roots("")) is None  # nothing configured: nothing served

@@ -288,6 +288,29 @@ def test_extra_link_is_the_first_result_url(emulator, kling_conn, run_dag):
         assert result.xcom("gen", key="_link_KlingResultLink") == urls[0]
 
 
+def test_the_extra_link_never_offers_anything_but_an_http_url(emulator, kling_conn, run_dag):
+    """An XCom written before result URLs were filtered (or by another task) cannot put ``javascript:`` in the
+    UI."""
+    result = run_dag(
+        dag_body(
+            "@task",
+            "def gen():",
+            "    return ['javascript:alert(1)', 'https://cdn.example.com/ok.mp4']",
+            "@task",
+            "def read_link(**context):",
+            "    from airflow.models.taskinstancekey import TaskInstanceKey",
+            "    from airflow_provider_kling.links import KlingResultLink",
+            "    ti = context['ti']",
+            "    key = TaskInstanceKey(ti.dag_id, 'gen', ti.run_id, 1, -1)",
+            "    return KlingResultLink().get_link(None, ti_key=key)",
+            "gen() >> read_link()",
+            imports="from airflow.providers.common.compat.sdk import task\n",
+        )
+    )
+    assert result.state == "success"
+    assert result.xcom("read_link") == ""
+
+
 def test_expand_over_prompts_gives_urls_per_map_index(emulator, recorder, run_dag):
     prompts = ["a cat", "a dog", "a heron"]
     result = run_dag(

@@ -7,7 +7,8 @@ task), and records an event only when Kling says the task ended and no event for
 source is the submitting task instance, which is also how an existing one is found.
 
 ``sweep`` is the safety net for callbacks that never came: it walks the submissions the operators noted in
-XCom ``kling_completion`` within a window, and settles those without an event.
+XCom ``kling_completion`` within a window, and settles those without an event. It also queues again the
+consumers of an event Airflow stranded (``requeue_stranded``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ if TYPE_CHECKING:
     from airflow_provider_kling.hooks.kling import KlingHook
 
 log = logging.getLogger(__name__)
+
+#: An event this much older than its consumer's last run and still unqueued was stranded (the scheduler
+#: turns a queue into a run within a loop, well under this).
+STRANDED_AFTER = 10.0
 
 #: Check-then-record is one critical section per API server process; on PostgreSQL and MySQL the asset's
 #: row is also locked (``FOR UPDATE``), so several API server processes record each event once as well.
@@ -165,6 +170,51 @@ def confirm_and_record(target: CallbackTarget, kling_task_id: str, hook: KlingHo
     return record(target, task)
 
 
+def requeue_stranded(asset_name: str, asset_uri: str) -> int:
+    """Queue again the DAGs scheduled on the asset that hold an event no run consumed; returns how many.
+
+    Airflow 3.3 keeps one queue row per (asset, DAG): an event recorded while the scheduler turns that row
+    into a run is neither consumed (it is newer than the run) nor queued (the row is then deleted), and waits
+    for the next event (apache/airflow#62501, #70970). A queue row makes the next run consume it.
+    """
+    from airflow.models.asset import AssetDagRunQueue, AssetEvent, AssetModel, DagScheduleAssetReference
+    from airflow.models.dag import DagModel
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from airflow.utils.types import DagRunType
+    from sqlalchemy import func
+
+    settled = datetime.now(UTC) - timedelta(seconds=STRANDED_AFTER)
+    requeued = 0
+    with _RECORDING, create_session() as session:
+        asset = session.scalar(
+            select(AssetModel).where(AssetModel.name == asset_name, AssetModel.uri == asset_uri)
+        )
+        if asset is None:
+            return 0
+        newest = session.scalar(select(func.max(AssetEvent.timestamp)).where(AssetEvent.asset_id == asset.id))
+        consumers = session.scalars(
+            select(DagScheduleAssetReference.dag_id)
+            .join(DagModel, DagModel.dag_id == DagScheduleAssetReference.dag_id)
+            .where(DagScheduleAssetReference.asset_id == asset.id, DagModel.is_paused.is_(False))
+        ).all()
+        for dag_id in consumers:
+            if newest is None or newest > settled or session.get(AssetDagRunQueue, (asset.id, dag_id)):
+                continue
+            last_run = session.scalar(
+                select(func.max(DagRun.run_after)).where(
+                    DagRun.dag_id == dag_id, DagRun.run_type == DagRunType.ASSET_TRIGGERED
+                )
+            )
+            if last_run is None or newest > last_run:
+                session.add(AssetDagRunQueue(asset_id=asset.id, target_dag_id=dag_id))
+                requeued += 1
+                log.warning(
+                    "Asset %r had an event no run of %s consumed: queued it again", asset_name, dag_id
+                )
+    return requeued
+
+
 def _submission(row: Any) -> tuple[CallbackTarget, str]:
     """The target and Kling task id an XCom ``kling_completion`` row holds; it must name its own task
     instance (the row's), so no task can have events recorded in another's name."""
@@ -226,5 +276,8 @@ def sweep(conn_id: str, *, grace_period: float, lookback: float, max_queries: in
             hook = KlingHook(conn_id)
         counts["queries"] += 1
         counts[confirm_and_record(target, kling_task_id, hook)] += 1
+    for asset in sorted({(t.asset_name, t.asset_uri) for t, _ in submissions if t.conn_id == conn_id}):
+        counts["requeued_runs"] += requeue_stranded(*asset)
+    counts = +counts  # drop the zero counts
     log.info("Kling completion sweep of connection %r: %s", conn_id, dict(counts))
     return dict(counts)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from airflow_provider_kling.callbacks import sign_webhook
 from tests.callbacks.conftest import (
@@ -147,3 +148,48 @@ def test_the_sweep_endpoint_wants_a_signed_request(client, events_conn, asset):
     answer = client.post(path, content=body, headers=signed)
     assert answer.status_code == 200 and answer.json()["result"] == "swept"
     assert client.post("/v1/sweep/no_such_connection", content=body, headers=signed).status_code == 403
+
+
+def test_an_event_airflow_stranded_gets_its_consumer_queued_again(asset, run_dag):
+    """Airflow 3.3's race (apache/airflow#62501) left as it leaves it: an event newer than the consumer's
+    last run, and no queue row. The sweep's ``requeue_stranded`` queues the consumer once."""
+    from airflow.models.asset import AssetDagRunQueue, AssetEvent, AssetModel
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import delete, select, update
+
+    from airflow_provider_kling.callbacks import CallbackTarget
+    from airflow_provider_kling.plugins.completions import STRANDED_AFTER, record, requeue_stranded
+
+    consumer = run_dag(
+        "from airflow.providers.common.compat.sdk import Asset, task\n"
+        f"with DAG(DAG_ID, schedule=[Asset({ASSET!r})], start_date=datetime.datetime(2026, 1, 1)) as dag:\n"
+        "    @task\n"
+        "    def noop():\n"
+        "        pass\n"
+        "    noop()\n"
+    )
+    dag_id = consumer.dag_run.dag_id
+    target = CallbackTarget("kling_default", ASSET, ASSET, "text2video", "ext-1", "d", "r", "t", -1)
+    with create_session() as session:
+        session.execute(update(DagModel).where(DagModel.dag_id == dag_id).values(is_paused=False))
+    assert record(target, {"task_id": "1001", "task_status": "succeed"}) == "recorded"
+
+    def queued() -> bool:
+        with create_session() as session:
+            asset_id = session.scalar(select(AssetModel.id).where(AssetModel.name == ASSET))
+            return session.get(AssetDagRunQueue, (asset_id, dag_id)) is not None
+
+    assert queued()  # Airflow queued the consumer: nothing to do
+    assert requeue_stranded(ASSET, ASSET) == 0
+    with create_session() as session:  # what the race leaves: the row gone, the event unconsumed
+        session.execute(delete(AssetDagRunQueue).where(AssetDagRunQueue.target_dag_id == dag_id))
+    assert requeue_stranded(ASSET, ASSET) == 0  # too fresh: the scheduler may be creating its run right now
+    with create_session() as session:
+        past = datetime.now(UTC) - timedelta(seconds=STRANDED_AFTER + 5)
+        session.execute(update(AssetEvent).values(timestamp=past))
+    assert requeue_stranded(ASSET, ASSET) == 1 and queued()
+    assert requeue_stranded(ASSET, ASSET) == 0
+    with create_session() as session:
+        session.execute(delete(AssetDagRunQueue).where(AssetDagRunQueue.target_dag_id == dag_id))
+        session.execute(update(DagModel).where(DagModel.dag_id == dag_id).values(is_paused=True))

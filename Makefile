@@ -8,8 +8,10 @@ AIRFLOW_FLOOR_VERSION ?= 2.11.2
 STAMP := $(VENV)/.installed-$(AIRFLOW_VERSION)
 FLOOR_VENV := .venv-airflow2
 FLOOR_STAMP := $(FLOOR_VENV)/.installed-$(AIRFLOW_FLOOR_VERSION)
-# Every suite but tests/e2e (which starts Airflow 3's api-server, dag-processor and triggerer) runs on both.
+# Every suite but tests/e2e (which starts Airflow 3's api-server, dag-processor and triggerer) runs on both,
+# on two workers, a test file each at a time: most tests wait on emulated generations, not on the CPU.
 FLOOR_TESTS := tests --ignore=tests/e2e
+PARALLEL := -n 2 --dist loadfile
 
 .PHONY: venv demo test lint typecheck unit floor e2e-deps bench clean
 
@@ -39,7 +41,8 @@ typecheck: venv
 	$(BIN)/mypy
 
 unit: venv e2e-deps
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PARALLEL) $(FLOOR_TESTS)
+	$(BIN)/python -m pytest -q tests/e2e
 
 # tests/e2e opens the Airflow UI in Debian's headless Chromium (driven by Playwright; no browser download).
 # Installed once, as root through apt; elsewhere only the connection-form test is skipped, saying why.
@@ -53,7 +56,7 @@ e2e-deps:
 
 # The same provider code on the oldest supported Airflow.
 floor: $(FLOOR_STAMP)
-	$(FLOOR_VENV)/bin/python -m pytest -q $(FLOOR_TESTS)
+	$(FLOOR_VENV)/bin/python -m pytest -q $(PARALLEL) $(FLOOR_TESTS)
 
 test: lint typecheck unit floor
 

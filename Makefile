@@ -10,7 +10,7 @@ FLOOR_VENV := .venv-airflow2
 FLOOR_STAMP := $(FLOOR_VENV)/.installed-$(AIRFLOW_FLOOR_VERSION)
 # Every suite but tests/e2e (which starts Airflow 3's api-server, dag-processor and triggerer) runs on both,
 # on two workers, a test file each at a time: most tests wait on emulated generations, not on the CPU.
-FLOOR_TESTS := tests --ignore=tests/e2e
+SUITES := tests --ignore=tests/e2e
 PARALLEL := -n 2 --dist loadfile
 
 .PHONY: venv demo test lint typecheck unit floor e2e-deps bench clean
@@ -41,7 +41,7 @@ typecheck: venv
 	$(BIN)/mypy
 
 unit: venv e2e-deps
-	$(BIN)/python -m pytest -q $(PARALLEL) $(FLOOR_TESTS)
+	$(BIN)/python -m pytest -q $(PARALLEL) $(SUITES)
 	$(BIN)/python -m pytest -q tests/e2e
 
 # tests/e2e opens the Airflow UI in Debian's headless Chromium (driven by Playwright; no browser download).
@@ -56,7 +56,7 @@ e2e-deps:
 
 # The same provider code on the oldest supported Airflow.
 floor: $(FLOOR_STAMP)
-	$(FLOOR_VENV)/bin/python -m pytest -q $(PARALLEL) $(FLOOR_TESTS)
+	$(FLOOR_VENV)/bin/python -m pytest -q $(PARALLEL) $(SUITES)
 
 test: lint typecheck unit floor
 

@@ -7,8 +7,11 @@ task), and records an event only when Kling says the task ended and no event for
 source is the submitting task instance, which is also how an existing one is found.
 
 ``sweep`` is the safety net for callbacks that never came: it walks the submissions the operators noted in
-XCom ``kling_completion`` within a window, and settles those without an event. It also queues again the
-consumers of an event Airflow stranded (``requeue_stranded``).
+XCom ``kling_completion`` within a window, and settles those without an event.
+
+Airflow 3.3 can strand an event recorded while the scheduler turns the asset's queue into a run
+(``requeue_stranded``): after each recording, a check some seconds after the asset's latest event queues the
+consumers again if so, and the sweep checks too.
 """
 
 from __future__ import annotations
@@ -47,6 +50,9 @@ STRANDED_AFTER = 10.0
 #: Check-then-record is one critical section per API server process; on PostgreSQL and MySQL the asset's
 #: row is also locked (``FOR UPDATE``), so several API server processes record each event once as well.
 _RECORDING = threading.Lock()
+#: One pending check per asset (``watch_consumers``), re-armed by each new event.
+_CHECKS: dict[tuple[str, str], threading.Timer] = {}
+_CHECKS_LOCK = threading.Lock()
 
 
 def connection_settings(conn_id: str) -> KlingConnectionSettings | None:
@@ -130,6 +136,7 @@ def record(target: CallbackTarget, task: Mapping[str, Any]) -> str:
         # The submitting task instance is the event's source: the UI links it, and duplicates are found by it.
         event.source_dag_id, event.source_run_id = target.dag_id, target.run_id
         event.source_task_id, event.source_map_index = target.task_id, target.map_index
+    watch_consumers(target.asset_name, target.asset_uri)
     log.info(
         "Recorded the completion of Kling %s task %s (%s) on asset %r for %s/%s/%s[%d]",
         target.task_type,
@@ -213,6 +220,29 @@ def requeue_stranded(asset_name: str, asset_uri: str) -> int:
                     "Asset %r had an event no run of %s consumed: queued it again", asset_name, dag_id
                 )
     return requeued
+
+
+def watch_consumers(asset_name: str, asset_uri: str) -> None:
+    """Run ``requeue_stranded`` once the asset has had no new event for ``STRANDED_AFTER`` seconds."""
+    key = (asset_name, asset_uri)
+
+    def check() -> None:
+        with _CHECKS_LOCK:
+            if _CHECKS.get(key) is timer:
+                del _CHECKS[key]
+        try:
+            requeue_stranded(asset_name, asset_uri)
+        except Exception:
+            log.exception("Checking that the consumers of asset %r got its events failed", asset_name)
+
+    timer = threading.Timer(STRANDED_AFTER + 1, check)
+    timer.daemon = True
+    with _CHECKS_LOCK:
+        previous = _CHECKS.get(key)
+        if previous is not None:
+            previous.cancel()
+        _CHECKS[key] = timer
+    timer.start()
 
 
 def _submission(row: Any) -> tuple[CallbackTarget, str]:

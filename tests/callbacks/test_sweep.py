@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from airflow_provider_kling.callbacks import sign_webhook
 from tests.callbacks.conftest import (
@@ -150,17 +150,18 @@ def test_the_sweep_endpoint_wants_a_signed_request(client, events_conn, asset):
     assert client.post("/v1/sweep/no_such_connection", content=body, headers=signed).status_code == 403
 
 
-def test_an_event_airflow_stranded_gets_its_consumer_queued_again(asset, run_dag):
+def test_an_event_airflow_stranded_gets_its_consumer_queued_again(asset, run_dag, monkeypatch):
     """Airflow 3.3's race (apache/airflow#62501) left as it leaves it: an event newer than the consumer's
-    last run, and no queue row. The sweep's ``requeue_stranded`` queues the consumer once."""
+    last run, and no queue row. The check armed by the recording queues the consumer again, once."""
     from airflow.models.asset import AssetDagRunQueue, AssetEvent, AssetModel
     from airflow.models.dag import DagModel
     from airflow.utils.session import create_session
     from sqlalchemy import delete, select, update
 
     from airflow_provider_kling.callbacks import CallbackTarget
-    from airflow_provider_kling.plugins.completions import STRANDED_AFTER, record, requeue_stranded
+    from airflow_provider_kling.plugins import completions
 
+    monkeypatch.setattr(completions, "STRANDED_AFTER", 1.0)
     consumer = run_dag(
         "from airflow.providers.common.compat.sdk import Asset, task\n"
         f"with DAG(DAG_ID, schedule=[Asset({ASSET!r})], start_date=datetime.datetime(2026, 1, 1)) as dag:\n"
@@ -171,25 +172,33 @@ def test_an_event_airflow_stranded_gets_its_consumer_queued_again(asset, run_dag
     )
     dag_id = consumer.dag_run.dag_id
     target = CallbackTarget("kling_default", ASSET, ASSET, "text2video", "ext-1", "d", "r", "t", -1)
-    with create_session() as session:
-        session.execute(update(DagModel).where(DagModel.dag_id == dag_id).values(is_paused=False))
-    assert record(target, {"task_id": "1001", "task_status": "succeed"}) == "recorded"
 
     def queued() -> bool:
         with create_session() as session:
             asset_id = session.scalar(select(AssetModel.id).where(AssetModel.name == ASSET))
             return session.get(AssetDagRunQueue, (asset_id, dag_id)) is not None
 
-    assert queued()  # Airflow queued the consumer: nothing to do
-    assert requeue_stranded(ASSET, ASSET) == 0
-    with create_session() as session:  # what the race leaves: the row gone, the event unconsumed
-        session.execute(delete(AssetDagRunQueue).where(AssetDagRunQueue.target_dag_id == dag_id))
-    assert requeue_stranded(ASSET, ASSET) == 0  # too fresh: the scheduler may be creating its run right now
+    def strand() -> None:  # what the race leaves: the queue row gone, the event unconsumed
+        with create_session() as session:
+            session.execute(delete(AssetDagRunQueue).where(AssetDagRunQueue.target_dag_id == dag_id))
+
     with create_session() as session:
-        past = datetime.now(UTC) - timedelta(seconds=STRANDED_AFTER + 5)
-        session.execute(update(AssetEvent).values(timestamp=past))
-    assert requeue_stranded(ASSET, ASSET) == 1 and queued()
-    assert requeue_stranded(ASSET, ASSET) == 0
-    with create_session() as session:
-        session.execute(delete(AssetDagRunQueue).where(AssetDagRunQueue.target_dag_id == dag_id))
-        session.execute(update(DagModel).where(DagModel.dag_id == dag_id).values(is_paused=True))
+        session.execute(update(DagModel).where(DagModel.dag_id == dag_id).values(is_paused=False))
+    try:
+        assert completions.record(target, {"task_id": "1001", "task_status": "succeed"}) == "recorded"
+        assert queued()  # Airflow queued the consumer
+        strand()
+        assert not queued()
+        wait_until(queued, timeout=10, what="the check after the recording to queue the consumer again")
+
+        strand()
+        assert completions.requeue_stranded(ASSET, ASSET) == 1 and queued()
+        assert completions.requeue_stranded(ASSET, ASSET) == 0  # queued: nothing to do
+        strand()
+        with create_session() as session:  # a fresh event: the scheduler may be creating its run right now
+            session.execute(update(AssetEvent).values(timestamp=datetime.now(UTC)))
+        assert completions.requeue_stranded(ASSET, ASSET) == 0
+    finally:
+        strand()
+        with create_session() as session:
+            session.execute(update(DagModel).where(DagModel.dag_id == dag_id).values(is_paused=True))

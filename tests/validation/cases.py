@@ -367,6 +367,63 @@ def valid_cases() -> list[Case]:
             {"video_id": "{video_id}", "sound_effect_prompt": "footsteps", "bgm_prompt": "calm piano"},
         ),
         Case(
+            "omni-video-v3-references",
+            "omni-video",
+            {
+                "model_name": "kling-v3-omni",
+                "prompt": "<<<element_1>>> dances like <<<video_1>>>",
+                "element_list": [{"element_id": "829473918273"}],
+                "video_list": [{"video_url": VIDEO, "refer_type": "feature", "keep_original_sound": "no"}],
+                "duration": "10",
+                "aspect_ratio": "9:16",
+            },
+        ),
+        Case(
+            "motion-control-v3",
+            "motion-control",
+            {
+                "model_name": "kling-v3",
+                "image_url": IMG,
+                "video_url": VIDEO,
+                "character_orientation": "video",
+            },
+        ),
+        Case(
+            "avatar-audio-id", "avatar/image2video", {"image": IMG, "audio_id": "848373618375", "mode": "pro"}
+        ),
+        Case(
+            "multi-image2image-four-subjects",
+            "multi-image2image",
+            {
+                "model_name": "kling-v2-1",
+                "subject_image_list": [{"subject_image": IMG}, {"subject_image": IMG2}] * 2,
+                "style_image": IMG2,
+                "aspect_ratio": "16:9",
+            },
+        ),
+        Case("expand-minimal", "editing/expand", {"image": IMG}),
+        Case(
+            "omni-image-elements",
+            "omni-image",
+            {
+                "prompt": "<<<element_1>>> on a beach",
+                "element_list": [{"element_id": "829473918273"}],
+                "n": 4,
+                "aspect_ratio": "16:9",
+            },
+        ),
+        Case(
+            "text-to-audio-ten-seconds",
+            "text-to-audio",
+            {"prompt": "Thunder rumbling far away", "duration": 10},
+        ),
+        Case("video-to-audio-url-asmr", "video-to-audio", {"video_url": VIDEO, "asmr_mode": True}),
+        Case(
+            "tts-chinese-fast",
+            "tts",
+            {"text": "早上好", "voice_id": "zh_female_1", "voice_language": "zh", "voice_speed": 2.0},
+        ),
+        Case(
             "tts",
             "tts",
             {
@@ -589,6 +646,38 @@ def invalid_cases() -> list[Mistake]:
             "effects",
             {"effect_scene": "hug", "input": {"image": IMG, "images": [IMG, IMG2]}},
             "exactly one of input.image, input.images",
+        ),
+        Mistake(
+            "omni-image-without-url",
+            "omni-video",
+            {"prompt": "p", "image_list": [{"type": "first_frame"}]},
+            "image_url",
+        ),
+        Mistake(
+            "omni-ftp-video",
+            "omni-video",
+            {"prompt": "p", "video_list": [{"video_url": "ftp://x/a.mp4"}]},
+            "video_url",
+        ),
+        Mistake("avatar-no-image", "avatar/image2video", {"audio_id": "a1"}, "image is required"),
+        Mistake(
+            "avatar-no-audio", "avatar/image2video", {"image": IMG}, "exactly one of audio_id, sound_file"
+        ),
+        Mistake("mii-no-subjects", "multi-image2image", {"prompt": "p"}, "subject_image_list is required"),
+        Mistake(
+            "omni-image-eleven", "omni-image", {"prompt": "p", "n": 10}, "n must be an integer from 1 to 9"
+        ),
+        Mistake(
+            "v2a-two-videos",
+            "video-to-audio",
+            {"video_id": "v", "video_url": VIDEO},
+            "exactly one of video_id",
+        ),
+        Mistake(
+            "v2a-prompt-201", "video-to-audio", {"video_url": VIDEO, "bgm_prompt": "x" * 201}, "bgm_prompt"
+        ),
+        Mistake(
+            "extend-cfg-2", "video-extend", {"video_id": "v", "cfg_scale": 2}, "cfg_scale must be a number"
         ),
         Mistake("omni-no-prompt", "omni-video", {"model_name": "kling-video-o1"}, "prompt is required"),
         Mistake("motion-no-video", "motion-control", {"image_url": IMG}, "video_url is required"),

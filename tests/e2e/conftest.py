@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e import events
 from tests.e2e.deployment import ARTIFACTS, AirflowApi, AirflowDeployment, EmulatorProcess
 from tests.e2e.helpers import (
     ACCESS_KEY,
@@ -36,6 +37,7 @@ DAG_IDS = (
     "e2e_policy_failure",
     "e2e_secrets",
     "e2e_form_connection",
+    *events.DAG_IDS,
 )
 
 
@@ -100,6 +102,8 @@ def e2e() -> Iterator[E2E]:
             },
         }
         airflow = AirflowDeployment(home, {name: json.dumps(conn) for name, conn in connections.items()})
+        # Event-driven completion: Kling calls back the api-server, whose URL is known only now.
+        airflow.env.update(events.events_connection(kling.url, airflow.url))
         airflow.start(DAG_IDS)
         record("deployment", startup_seconds=round(time.monotonic() - started, 1))
         yield E2E(airflow, kling, ARTIFACTS)

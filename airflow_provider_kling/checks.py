@@ -47,6 +47,18 @@ def is_unset(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def is_templated(value: Any) -> bool:
+    """Whether a value is only known after rendering: a Jinja string, or an XComArg (anything Airflow resolves
+    at run time has ``resolve``), also inside lists and mappings."""
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value
+    if isinstance(value, Mapping):
+        return any(is_templated(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(is_templated(v) for v in value)
+    return callable(getattr(value, "resolve", None))
+
+
 @dataclass
 class Findings:
     """What a validation pass noticed but did not refuse; ``skip`` says which values are only known later.

@@ -22,8 +22,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_kling import options
+from airflow_provider_kling.checks import is_templated
 from airflow_provider_kling.exceptions import KlingDownloadError, KlingError, KlingValidationError
-from airflow_provider_kling.operators.kling import is_templated
 from airflow_provider_kling.redaction import redact_url
 from airflow_provider_kling.responses import parse_retry_after
 from airflow_provider_kling.retry import RetryPolicy

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator, conf
 
 from airflow_provider_kling import options
-from airflow_provider_kling.checks import fail, is_unset, validate_task_id
+from airflow_provider_kling.checks import fail, is_templated, is_unset, validate_task_id
 from airflow_provider_kling.exceptions import KlingError, KlingRateLimitError, KlingValidationError
 from airflow_provider_kling.links import KlingResultLink
 from airflow_provider_kling.payloads import (
@@ -57,18 +57,6 @@ class _Later:
 
 
 LATER = _Later()
-
-
-def is_templated(value: Any) -> bool:
-    """Whether a value is only known after rendering: a Jinja string, or an XComArg (anything Airflow resolves
-    at run time has ``resolve``), also inside lists and mappings."""
-    if isinstance(value, str):
-        return "{{" in value or "{%" in value
-    if isinstance(value, Mapping):
-        return any(is_templated(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(is_templated(v) for v in value)
-    return callable(getattr(value, "resolve", None))
 
 
 def _is_deferred_value(value: Any) -> bool:

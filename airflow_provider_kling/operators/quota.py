@@ -14,8 +14,7 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSkipException, BaseOperator
 
-from airflow_provider_kling.checks import Findings, Number, fail
-from airflow_provider_kling.operators.kling import is_templated
+from airflow_provider_kling.checks import Findings, Number, fail, is_templated
 
 
 class KlingQuotaCheckOperator(BaseOperator):

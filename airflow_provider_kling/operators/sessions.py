@@ -19,9 +19,17 @@ from typing import Any, ClassVar
 
 from airflow.providers.common.compat.sdk import AirflowFailException
 
-from airflow_provider_kling.checks import Findings, Ident, ListOf, fail, is_unset, validate_fields
+from airflow_provider_kling.checks import (
+    Findings,
+    Ident,
+    ListOf,
+    fail,
+    is_templated,
+    is_unset,
+    validate_fields,
+)
 from airflow_provider_kling.exceptions import KlingResponseError, KlingValidationError
-from airflow_provider_kling.operators.kling import KlingCreateTaskOperator, is_templated, request_fields
+from airflow_provider_kling.operators.kling import KlingCreateTaskOperator, request_fields
 from airflow_provider_kling.payloads import validate_payload, validate_step
 from airflow_provider_kling.spec import FACE_CHOICE, SESSION_SECONDS, SESSION_STEPS
 

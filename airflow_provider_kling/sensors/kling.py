@@ -15,7 +15,7 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_kling import options
-from airflow_provider_kling.checks import fail, validate_task_id
+from airflow_provider_kling.checks import fail, is_templated, validate_task_id
 from airflow_provider_kling.exceptions import KlingError
 from airflow_provider_kling.protocol import (
     DEFAULT_MAX_CONSECUTIVE_FAILURES,
@@ -76,7 +76,7 @@ class KlingTaskSensor(KlingWaitMixin, BaseSensorOperator):
                 + ", ".join(TASK_TYPES)
             )
         # The base class needs a number now; a templated task type falls back to the generic interval.
-        literal_type = "{{" not in str(task_type)
+        literal_type = not is_templated(task_type)
         default_poke = get_task_type(task_type).poll_interval if literal_type else DEFAULT_POLL_INTERVAL
         poke_interval = options.optional_seconds("poke_interval", poke_interval, minimum=options.MIN_INTERVAL)
         super().__init__(

@@ -554,3 +554,19 @@ def test_rendered_numbers_and_unknown_models_are_sent(emulator, recorder, run_da
     assert (body["prompt"], body["n"], body["image_fidelity"]) == ("teapots", 3, 0.25)
     assert body["model_name"] == "kling-v2-1"
     assert emulator.stats()["creates"] == 1
+
+
+def test_templated_or_xcomarg_task_types_wait_for_rendering():
+    import datetime
+
+    from airflow.providers.common.compat.sdk import DAG
+    from airflow.providers.common.compat.standard.operators import PythonOperator
+
+    from airflow_provider_kling.protocol import DEFAULT_POLL_INTERVAL
+
+    with DAG("t_task_type_later", schedule=None, start_date=datetime.datetime(2026, 1, 1)):
+        upstream = PythonOperator(task_id="kind", python_callable=lambda: "tts")
+        sensor = KlingTaskSensor(task_id="wait", kling_task_id="1", task_type=upstream.output)
+        op = KlingCreateTaskOperator(task_id="gen", task_type=upstream.output, payload={"text": "hi"})
+    assert sensor.poke_interval == DEFAULT_POLL_INTERVAL
+    assert op.kling_task_type == upstream.output

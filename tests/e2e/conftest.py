@@ -31,6 +31,9 @@ from tests.e2e.helpers import (
 
 DAG_IDS = (
     "e2e_deferral",
+    "e2e_gallery_media",
+    "e2e_gallery_private",
+    "example_kling_review_and_publish",
     "e2e_canary",
     "e2e_worker_kill",
     "e2e_batch",

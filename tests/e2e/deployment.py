@@ -323,6 +323,8 @@ class AirflowDeployment:
                 "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "1",
                 "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "5",
                 "KLING_E2E_STATE_DIR": str(self.state_dir),
+                # Where the DAGs' KlingDownloadOperator tasks keep files (the example DAGs read it).
+                "KLING_MEDIA_DIR": str(home.parent / "media"),
                 "PYTHONUNBUFFERED": "1",
             }
         )

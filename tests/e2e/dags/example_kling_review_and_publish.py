@@ -1,0 +1,1 @@
+../../../example_dags/example_kling_review_and_publish.py

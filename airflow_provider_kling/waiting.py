@@ -34,7 +34,7 @@ def complete_wait(
     log: Any = None,
 ) -> list[str]:
     """Turn a wait's event into the task result: the result URLs (with the ``kling_task`` and ``kling_units``
-    XComs and one INFO line of what it cost), or raise.
+    XComs and one INFO line of what it cost), or raise (a failed generation pushes ``kling_task`` first).
 
     ``failed`` raises ``AirflowFailException`` (an Airflow retry cannot change a failed generation),
     ``timeout`` raises ``AirflowSensorTimeout``; with ``soft_fail`` both skip instead. ``error`` raises a
@@ -60,6 +60,9 @@ def complete_wait(
                 "unknown time" if seconds is None else f"{seconds:.1f} s",
             )
         return result_urls(task, audio_format)
+    if status == "failed" and task:
+        # The failed task object too: Kling's task_status_msg is the reason people look for (the gallery).
+        context["ti"].xcom_push(key=KLING_TASK_XCOM_KEY, value=task)
     if soft_fail and status in ("failed", "timeout"):
         raise AirflowSkipException(f"{message} (soft_fail is set, so the task is skipped)")
     if status == "failed":

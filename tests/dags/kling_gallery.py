@@ -2,8 +2,9 @@
 
 ``dag`` makes a video (kept by a download), two images, speech, and a video through the generic operator
 (its task type known only from the rendered ``kling_task_type``); ``private_dag`` makes one image, for the
-test of a user who may not read that DAG; ``bulk_dag`` one image, which the paging test copies thousands of
-times. Downloads go to ``params.media_dir``.
+test of a user who may not read that DAG; ``failure_dag`` a video that the emulator fails (the test sets
+``fail_next``); ``bulk_dag`` one image, which the paging test copies thousands of times. Downloads go to
+``params.media_dir``.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ with DAG(
 
 with DAG("kling_gallery_private", schedule=None, start_date=START, default_args=FAST) as private_dag:
     KlingImageGenerationOperator(task_id="secret_images", prompt="The unreleased product", n=1)
+
+with DAG("kling_gallery_failure", schedule=None, start_date=START, default_args=FAST) as failure_dag:
+    KlingTextToVideoOperator(task_id="rejected", prompt="A prompt Kling refuses")
 
 with DAG("kling_gallery_bulk", schedule=None, start_date=START, default_args=FAST) as bulk_dag:
     KlingImageGenerationOperator(task_id="bulk", prompt="One of thousands", n=1)

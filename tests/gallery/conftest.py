@@ -24,6 +24,8 @@ if not AIRFLOW_V_3_1_PLUS:
     collect_ignore_glob = ["test_gallery_*.py"]
 
 PRIVATE_DAG = "kling_gallery_private"
+FAILED_DAG = "kling_gallery_failure"
+FAILURE_REASON = "The prompt violates the content policy (risk control)"
 JWT_SECRET = "gallery-tests-jwt-secret-" + "3f9c1a7e5b2d4c6e8a0f" * 3
 
 
@@ -94,6 +96,9 @@ def gallery(
             PRIVATE_DAG: _run("kling_gallery", "private_dag", None, dags),
         }
         assert {run.state for run in runs.values()} == {"success"}, {k: r.state for k, r in runs.items()}
+        emulator_server.configure(fail_next={"count": 1, "message": FAILURE_REASON})
+        runs[FAILED_DAG] = _run("kling_gallery", "failure_dag", None, dags)
+        assert runs[FAILED_DAG].state == "failed"
         purge_cached_app()
         try:
             with TestClient(create_app(apps="core")) as client:

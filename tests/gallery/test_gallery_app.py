@@ -7,9 +7,9 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 from tests.conftest import TOKEN
 from tests.dags.kling_gallery import VIDEO_PROMPT
-from tests.gallery.conftest import PRIVATE_DAG, Gallery
+from tests.gallery.conftest import FAILED_DAG, FAILURE_REASON, PRIVATE_DAG, Gallery
 
-OURS = {"kling_gallery", PRIVATE_DAG}
+OURS = {"kling_gallery", PRIVATE_DAG, FAILED_DAG}
 
 
 def ours(cards: list[dict]) -> dict[tuple[str, str], dict]:
@@ -49,6 +49,7 @@ def test_cards_show_the_media_the_request_and_what_it_cost(gallery: Gallery) -> 
         ("kling_gallery", "speech"),
         ("kling_gallery", "generic"),
         (PRIVATE_DAG, "secret_images"),
+        (FAILED_DAG, "rejected"),
     }
     run = gallery.runs["kling_gallery"]
     video = cards[("kling_gallery", "video")]
@@ -83,13 +84,22 @@ def test_cards_show_the_media_the_request_and_what_it_cost(gallery: Gallery) -> 
     assert (generic["task_type"], generic["model"]) == ("text2video", "kling-v3")  # from the rendered fields
 
 
+def test_a_failed_generation_shows_klings_reason(gallery: Gallery) -> None:
+    (card,) = gallery.cards(status="failed", dag_id=FAILED_DAG)
+    assert (card["status"], card["status_msg"], card["media"]) == ("failed", FAILURE_REASON, [])
+    assert card["task_type"] == "text2video" and card["prompt"] == "A prompt Kling refuses"
+    page = gallery.get("/", dag_id=FAILED_DAG).text
+    assert f"Kling: {FAILURE_REASON}" in page and "status-failed" in page and "no result" in page
+
+
 def _quoted(run_id: str) -> str:
     return quote(run_id, safe="")
 
 
 def test_a_user_sees_only_the_dags_they_may_read(gallery: Gallery) -> None:
     assert set(ours(gallery.cards("viewer"))) == {
-        ("kling_gallery", t) for t in ("video", "images", "speech", "generic")
+        *(("kling_gallery", t) for t in ("video", "images", "speech", "generic")),
+        (FAILED_DAG, "rejected"),
     }
     page = gallery.get("/", "viewer")
     assert page.status_code == 200
@@ -106,9 +116,12 @@ def test_filters(gallery: Gallery) -> None:
 
     assert tasks(dag_id=PRIVATE_DAG) == {(PRIVATE_DAG, "secret_images")}
     assert tasks(task_type="generations") == {("kling_gallery", "images"), (PRIVATE_DAG, "secret_images")}
-    assert tasks(task_type="text2video") == {("kling_gallery", "video"), ("kling_gallery", "generic")}
+    assert tasks(task_type="text2video", dag_id="kling_gallery") == {
+        ("kling_gallery", "video"),
+        ("kling_gallery", "generic"),
+    }
     assert tasks(task_type="tts", dag_id="kling_gallery") == {("kling_gallery", "speech")}
-    assert len(tasks(status="succeed")) == 5 and tasks(status="failed") == set()
+    assert len(tasks(status="succeed")) == 5 and tasks(status="failed") == {(FAILED_DAG, "rejected")}
     run_id = gallery.runs[PRIVATE_DAG].dag_run.run_id
     assert tasks(run_id=run_id) == {(PRIVATE_DAG, "secret_images")}
     assert tasks(since="2000-01-01T00:00") == tasks() and tasks(since="2999-01-01T00:00") == set()

@@ -156,7 +156,8 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
 
             self.completion_asset = checked_asset(completion_asset, self.payload)
             # An inlet makes the DAG declare the asset, so it exists when the plugin records on it.
-            self.inlets = [*self.inlets, self.completion_asset]
+            if self.completion_asset not in self.inlets:
+                self.inlets = [*self.inlets, self.completion_asset]
         if wait_for_completion is None:
             wait_for_completion = self.completion_asset is None
         self.wait_for_completion = wait_for_completion
@@ -202,6 +203,18 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
                 skip=lambda v: v is LATER or is_templated(v),
                 declared=declared_names(extra),
             )
+
+    @classmethod
+    def partial(cls, **kwargs: Any) -> Any:
+        """As ``BaseOperator.partial``; ``completion_asset`` is checked and declared as an inlet while the DAG
+        file is parsed, as for an unmapped task (``__init__`` runs only when a mapped task does)."""
+        if kwargs.get("completion_asset") is not None:
+            from airflow_provider_kling.events import completion_asset
+
+            asset = completion_asset(kwargs["completion_asset"], kwargs.get("payload"))
+            kwargs["completion_asset"] = asset
+            kwargs["inlets"] = [*(kwargs.get("inlets") or []), asset]
+        return super().partial(**kwargs)
 
     def _with_placeholders(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         """The fields with ``LATER`` standing in for those this operator fills in at run time."""

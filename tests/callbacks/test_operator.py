@@ -58,6 +58,14 @@ def test_the_operator_submits_with_a_signed_callback_and_ends(
 def test_the_completion_asset_is_declared_by_the_dag():
     op = KlingTextToVideoOperator(task_id="gen", prompt="a fox", completion_asset=ASSET)
     assert [(a.name, a.uri) for a in op.inlets] == [(ASSET, ASSET)]
+    # Mapped: declared when the file is parsed too (the task's __init__ runs only when it does), and once.
+    partial = KlingTextToVideoOperator.partial(task_id="many", completion_asset=ASSET)
+    mapped = partial.expand(prompt=["a", "b"])
+    (inlet,) = mapped.partial_kwargs["inlets"]
+    assert (inlet.name, inlet.uri) == (ASSET, ASSET)
+    assert mapped.partial_kwargs["completion_asset"] == inlet
+    unmapped = KlingTextToVideoOperator(task_id="one", prompt="a", **mapped.partial_kwargs)
+    assert unmapped.inlets == [inlet]
     assert op.wait_for_completion is False
     waiting = KlingTextToVideoOperator(
         task_id="gen2", prompt="a fox", completion_asset=ASSET, wait_for_completion=True
@@ -123,5 +131,7 @@ def test_bad_completion_assets_are_refused(value):
 def test_before_airflow_3_1_completion_asset_is_refused_when_parsed():
     with pytest.raises(KlingValidationError, match=r"completion_asset needs Airflow 3\.1 or newer"):
         KlingTextToVideoOperator(task_id="gen", prompt="a fox", completion_asset=ASSET)
+    with pytest.raises(KlingValidationError, match=r"completion_asset needs Airflow 3\.1 or newer"):
+        KlingTextToVideoOperator.partial(task_id="many", completion_asset=ASSET)
     # Without it, the operator is what it always was.
     assert KlingTextToVideoOperator(task_id="gen", prompt="a fox").wait_for_completion is True

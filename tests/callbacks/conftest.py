@@ -156,14 +156,10 @@ class PluginServer:
 
     def __init__(self) -> None:
         import uvicorn
-        from fastapi import FastAPI
 
-        from airflow_provider_kling.plugins.callbacks import KlingCallbackPlugin
+        from tests.callbacks.serve_plugin import mounted_app
 
-        assert KlingCallbackPlugin is not None
-        root = FastAPI()
-        root.mount(CALLBACK_PREFIX, KlingCallbackPlugin.fastapi_apps[0]["app"])
-        config = uvicorn.Config(root, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+        config = uvicorn.Config(mounted_app(), host="127.0.0.1", port=0, log_level="warning", lifespan="off")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from airflow.providers.common.compat.version_compat import AIRFLOW_V_3_1_PLUS
 
 from tests.conftest import TOKEN
@@ -21,40 +26,107 @@ EXAMPLES = sorted(p.stem for p in (ROOT / "example_dags").glob("example_*.py"))
 #: Examples that wait for a person's answer: ``airflow dags test`` cannot give it, so they are only parsed
 #: here; tests/e2e/test_8_gallery_and_review.py runs them end to end, answering in the UI.
 NEEDS_A_PERSON = ("example_kling_review_and_publish",)
-RUNNABLE = [name for name in EXAMPLES if name not in NEEDS_A_PERSON]
+#: Event-driven completion needs Airflow 3.1+ (its API server serves the callback plugin); on older Airflow
+#: these examples are refused when parsed, as they should be.
+EVENT_DRIVEN = tuple(name for name in EXAMPLES if name.startswith("example_kling_event_driven_"))
+RUNNABLE = [
+    name
+    for name in EXAMPLES
+    if name not in NEEDS_A_PERSON and (AIRFLOW_V_3_1_PLUS or name not in EVENT_DRIVEN)
+]
+CALLBACK_SECRET = "cb-examples-secret-0f2e4d6c8a1b3c5d7e9f"
+#: Examples run one per Airflow home, except the event-driven ones: submit, publish, sweep in one home.
+JOBS = [[name] for name in RUNNABLE if name not in EVENT_DRIVEN]
+if AIRFLOW_V_3_1_PLUS:
+    JOBS.append([f"example_kling_event_driven_{part}" for part in ("submit", "publish", "sweep")])
 
 
-def _run_example(dag_id: str, base_url: str, workdir: Path) -> tuple[int, str]:
-    home = workdir / dag_id
+def _run_examples(dag_ids: list[str], base_url: str, workdir: Path) -> list[tuple[int, str]]:
+    """Run examples one after the other in one Airflow home, as a user would; an (exit code, log) each.
+
+    The event-driven ones share a home, as they share a deployment: the sweep is answered by the callback
+    plugin, served as the API server would serve it, on that home's metadata DB.
+    """
+    home = workdir / dag_ids[0]
     home.mkdir()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        plugin_port = int(sock.getsockname()[1])
+    connection = {
+        "conn_type": "kling",
+        "host": base_url,
+        "password": TOKEN,
+        "extra": {"callback_base_url": f"http://127.0.0.1:{plugin_port}", "callback_secret": CALLBACK_SECRET},
+    }
     env = {
         **os.environ,
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "example_dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-        "AIRFLOW_CONN_KLING_DEFAULT": json.dumps({"conn_type": "kling", "host": base_url, "password": TOKEN}),
+        "AIRFLOW_CONN_KLING_DEFAULT": json.dumps(connection),
         "KLING_MEDIA_DIR": str(workdir / "media"),
     }
-    airflow = [sys.executable, "-m", "airflow"]
-    log = []
-    for args in (
-        ["db", "migrate"],
-        ["pools", "set", "kling", "3", "Kling concurrency"],
-        ["dags", "test", dag_id],
-    ):
+    with _callback_plugin(env, plugin_port, serve=any(d.endswith("_sweep") for d in dag_ids)):
+        code, setup = _airflow(env, ["db", "migrate"], ["pools", "set", "kling", "3", "Kling concurrency"])
+        if code:
+            return [(code, setup)] * len(dag_ids)
+        return [_airflow(env, ["dags", "test", dag_id], log=setup) for dag_id in dag_ids]
+
+
+def _airflow(env: dict[str, str], *commands: list[str], log: str = "") -> tuple[int, str]:
+    """Run ``airflow`` commands until one fails: its exit code and the output of all."""
+    for args in commands:
         done = subprocess.run(
-            [*airflow, *args], env=env, capture_output=True, text=True, timeout=600, check=False
+            [sys.executable, "-m", "airflow", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
         )
-        log.append(done.stdout + done.stderr)
+        log += "\n" + done.stdout + done.stderr
         if done.returncode:
-            return done.returncode, "\n".join(log)
-    return 0, "\n".join(log)
+            return done.returncode, log
+    return 0, log
+
+
+@contextlib.contextmanager
+def _callback_plugin(env: dict[str, str], port: int, *, serve: bool) -> Iterator[None]:
+    if not serve:
+        yield
+        return
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.callbacks.serve_plugin", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _pings(port):
+            assert time.monotonic() < deadline and server.poll() is None, "the callback plugin did not start"
+            time.sleep(0.2)
+        yield
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _pings(port: int) -> bool:
+    try:
+        return requests.get(f"http://127.0.0.1:{port}/kling-callbacks/v1/ping", timeout=2).ok
+    except requests.RequestException:
+        return False
 
 
 def test_the_examples_exist():
     assert EXAMPLES == [
         "example_kling_batch",
+        "example_kling_event_driven_publish",
+        "example_kling_event_driven_submit",
+        "example_kling_event_driven_sweep",
         "example_kling_extend_video",
         "example_kling_image_to_video",
         "example_kling_images",
@@ -71,17 +143,28 @@ def example_runs(emulator_server, tmp_path_factory):
     emulator_server.reset()
     emulator_server.configure(submitted_seconds=0.2, task_duration=1.0, concurrency_limit=2)
     workdir = tmp_path_factory.mktemp("examples")
-    with ThreadPoolExecutor(max_workers=len(RUNNABLE)) as pool:
-        runs = dict(
-            zip(
-                RUNNABLE,
-                pool.map(lambda d: _run_example(d, emulator_server.url, workdir), RUNNABLE),
-                strict=True,
-            )
-        )
-    return runs, workdir, emulator_server.stats()
+    with ThreadPoolExecutor(max_workers=len(JOBS)) as pool:
+        results = list(pool.map(lambda job: _run_examples(job, emulator_server.url, workdir), JOBS))
+    runs = {
+        dag_id: run
+        for job, done in zip(JOBS, results, strict=True)
+        for dag_id, run in zip(job, done, strict=True)
+    }
+    return runs, workdir, _settled_stats(emulator_server)
 
 
+def _settled_stats(emulator_server: Any) -> dict[str, Any]:
+    """The emulator's counters once no task runs (the event-driven submit example ends before its tasks)."""
+    deadline = time.monotonic() + 30
+    while True:
+        stats: dict[str, Any] = emulator_server.stats()
+        if set(stats["tasks_by_status"]) <= {"succeed", "failed"} or time.monotonic() > deadline:
+            return stats
+        time.sleep(0.2)
+
+
+# The first of these also runs every example (the module fixture), in parallel on a 2-core machine.
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("dag_id", RUNNABLE)
 def test_example_succeeds(example_runs, dag_id):
     runs, _, _ = example_runs
@@ -93,9 +176,29 @@ def test_example_succeeds(example_runs, dag_id):
 def test_examples_created_one_kling_task_per_generation(example_runs):
     _, _, stats = example_runs
     # text2video 1, image2video 1, extend 2, images 2, batch 4, talking video 3, product variants 3,
-    # sound bed 3 (a 1303 answer never creates a task)
-    assert stats["creates"] == 19
-    assert stats["tasks_by_status"] == {"succeed": 19}
+    # sound bed 3, event-driven submit 3 on Airflow 3.1+ (a 1303 answer never creates a task)
+    expected = 19 + (3 if AIRFLOW_V_3_1_PLUS else 0)
+    assert stats["creates"] == expected
+    assert stats["tasks_by_status"] == {"succeed": expected}
+
+
+@pytest.mark.skipif(not AIRFLOW_V_3_1_PLUS, reason="event-driven completion needs Airflow 3.1+")
+def test_the_event_driven_examples_submit_skip_and_sweep(example_runs):
+    runs, _, _ = example_runs
+    submit = runs["example_kling_event_driven_submit"][1]
+    assert submit.count("Created Kling text2video task") == 3
+    assert "no finished video among the events of this run" in runs["example_kling_event_driven_publish"][1]
+    # The sweep's signed request was accepted by the plugin (in its own, empty DB: nothing to settle).
+    assert "Kling completion sweep: {}" in runs["example_kling_event_driven_sweep"][1]
+
+
+@pytest.mark.skipif(AIRFLOW_V_3_1_PLUS, reason="Airflow 3.1+ serves the callback plugin")
+@pytest.mark.parametrize("name", ["example_kling_event_driven_submit", "example_kling_event_driven_sweep"])
+def test_the_event_driven_examples_say_why_they_need_airflow_3_1(name):
+    from airflow_provider_kling.exceptions import KlingValidationError
+
+    with pytest.raises(KlingValidationError, match=r"needs Airflow 3\.1 or newer"):
+        _load_example(name)
 
 
 def test_the_batch_example_adds_up_what_the_run_cost(example_runs):

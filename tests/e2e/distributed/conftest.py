@@ -50,6 +50,18 @@ class Cluster:
     def api(self) -> AirflowApi:
         return self.airflow.api
 
+    def end_unfinished_runs(self) -> list[str]:
+        """Fail every DAG run still going (a failed scenario's), so that the next one starts on its own."""
+        ended = []
+        for dag_id in DAG_IDS:
+            for state in ("queued", "running"):
+                for run in self.api.get(f"/dags/{dag_id}/dagRuns", state=state, limit=100)["dag_runs"]:
+                    self.api.call(
+                        "PATCH", f"/dags/{dag_id}/dagRuns/{run['dag_run_id']}", json={"state": "failed"}
+                    )
+                    ended.append(f"{dag_id}/{run['dag_run_id']}")
+        return ended
+
     def size_pool(self, slots: int) -> None:
         """The ``kling_video`` pool counts deferred tasks: at most ``slots`` generations in flight."""
         self.api.call(
@@ -89,8 +101,18 @@ def cluster() -> Iterator[Cluster]:
         yield Cluster(airflow, kling)
     finally:
         if airflow is not None:
+            if "deployment" in report.REPORT:
+                report.REPORT["deployment"]["cpu_seconds_by_component"] = airflow.cpu_seconds()
             airflow.stop()
         kling.stop()
         if "deployment" in report.REPORT:
             figures = report.REPORT["deployment"]
             report.record("deployment", **figures, total_seconds=round(time.monotonic() - started, 1))
+
+
+@pytest.fixture(autouse=True)
+def isolated(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each scenario, end whatever it left running (only a failed one leaves anything)."""
+    yield
+    if "cluster" in request.fixturenames:
+        request.getfixturevalue("cluster").end_unfinished_runs()

@@ -13,6 +13,7 @@ Components a test stops or kills on purpose are held down until the test brings 
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import threading
@@ -22,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.deployment import AirflowDeployment, Process
+from tests.e2e.deployment import ROOT, AirflowDeployment, Process
 from tests.e2e.distributed.services import Binaries, PostgresServer, RedisServer
 
 DAGS_FOLDER = Path(__file__).resolve().parent / "dags"
@@ -34,6 +35,9 @@ WORKER_CONCURRENCY = 2
 TRIGGERER_HEALTH_CHECK_THRESHOLD = 10
 #: Seconds without a heartbeat after which a running task counts as lost (Airflow's default: 300).
 TASK_HEARTBEAT_TIMEOUT = 20
+#: Seconds a task may stay queued before the scheduler fails it for a retry (Airflow's default: 600). A Celery
+#: task received while the database (Celery's result backend) is down fails before it starts and is lost.
+TASK_QUEUED_TIMEOUT = 90
 RESTART_POLICY_DELAY = 1.0
 
 # Celery's line for each task a worker finished, and the workload line naming the task instance it ran.
@@ -75,9 +79,13 @@ class DistributedDeployment(AirflowDeployment):
             "AIRFLOW__CELERY__BROKER_URL": self.redis.url,
             "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + self.postgres.url,
             "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(WORKER_CONCURRENCY),
+            "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "tests.e2e.distributed.celery_config.CELERY_CONFIG",
+            "PYTHONPATH": str(ROOT),
             "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": str(TRIGGERER_HEALTH_CHECK_THRESHOLD),
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(TASK_HEARTBEAT_TIMEOUT),
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "2",
+            "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": str(TASK_QUEUED_TIMEOUT),
+            "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL": "10",
             # A task supervisor notices its task process's exit only when it next wakes up, at most this
             # often (default 5 s): every submit and every resumption would hold its worker slot that much
             # longer than the task itself ran.
@@ -199,6 +207,23 @@ class DistributedDeployment(AirflowDeployment):
             for name in WORKERS
             if self.components[name].alive() and self.components[name].pid in ancestors
         )
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time used so far by each live component's process group, reaped children included (Linux)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        groups = {c.pid: name for name, c in self.components.items() if c.alive()}
+        groups.update(
+            {s.process.pid: s.process.name for s in (self.postgres, self.redis) if s.process.alive()}
+        )
+        used = dict.fromkeys(groups.values(), 0.0)
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # the process ended meanwhile
+            if int(fields[2]) in groups:  # pgrp; then utime, stime, cutime, cstime at 11-14
+                used[groups[int(fields[2])]] += sum(int(value) for value in fields[11:15]) / ticks
+        return {name: round(seconds, 1) for name, seconds in sorted(used.items())}
 
     # -- worker slots -------------------------------------------------------------------------------------
 

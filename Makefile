@@ -13,7 +13,7 @@ FLOOR_STAMP := $(FLOOR_VENV)/.installed-$(AIRFLOW_FLOOR_VERSION)
 SUITES := tests --ignore=tests/e2e
 PARALLEL := -n 2 --dist loadfile
 
-.PHONY: venv demo test lint typecheck unit floor e2e-deps bench clean
+.PHONY: venv demo ui test lint typecheck unit floor e2e-deps bench clean
 
 venv: $(STAMP)
 
@@ -32,6 +32,11 @@ $(FLOOR_STAMP): pyproject.toml
 
 demo: venv
 	$(BIN)/python scripts/demo.py
+
+# Optional: a local Airflow UI (airflow standalone) with the example DAGs, the Kling gallery and a few
+# finished generations against the emulator; prints the URL and the login. Ctrl-C stops it.
+ui: venv
+	$(BIN)/python scripts/ui.py
 
 lint: venv
 	$(BIN)/ruff check airflow_provider_kling tests example_dags scripts benchmarks

@@ -13,7 +13,7 @@ FLOOR_STAMP := $(FLOOR_VENV)/.installed-$(AIRFLOW_FLOOR_VERSION)
 SUITES := tests --ignore=tests/e2e
 PARALLEL := -n 2 --dist loadfile
 
-.PHONY: venv demo ui test lint typecheck unit floor e2e-deps bench clean
+.PHONY: venv demo ui test lint typecheck unit floor distributed e2e-deps bench clean
 
 venv: $(STAMP)
 
@@ -47,7 +47,13 @@ typecheck: venv
 
 unit: venv e2e-deps
 	$(BIN)/python -m pytest -q $(PARALLEL) $(SUITES)
-	$(BIN)/python -m pytest -q tests/e2e
+	$(BIN)/python -m pytest -q tests/e2e -m "not distributed"
+
+# The production-topology suite (CeleryExecutor, PostgreSQL, Redis, two triggerers, two workers; installs
+# postgresql and redis-server as root). Not yet part of `make test`: ~15 minutes on 2 cores, and its
+# PostgreSQL-restart scenario is an expected failure (docs/production.md).
+distributed: venv
+	$(BIN)/python -m pytest -q tests/e2e/distributed
 
 # tests/e2e opens the Airflow UI in Debian's headless Chromium (driven by Playwright; no browser download).
 # Installed once, as root through apt; elsewhere only the connection-form test is skipped, saying why.

@@ -13,6 +13,7 @@ manager lets the user read.
 from __future__ import annotations
 
 import mimetypes
+from dataclasses import fields
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Annotated, Any
@@ -137,25 +138,12 @@ def media_view(request: Request, media: Media, generation: Generation) -> dict[s
 
 
 def card_view(request: Request, generation: Generation) -> dict[str, Any]:
-    return {
-        "dag_id": generation.dag_id,
-        "run_id": generation.run_id,
-        "task_id": generation.task_id,
-        "map_index": generation.map_index,
-        "try_number": generation.try_number,
-        "kling_task_id": generation.kling_task_id,
-        "status": generation.status,
-        "status_msg": generation.status_msg,
-        "task_type": generation.task_type,
-        "model": generation.model,
-        "prompt": generation.prompt,
-        "units": generation.units,
-        "seconds": generation.seconds,
-        "created_at": generation.created_at,
-        "finished_at": generation.finished_at,
-        "media": [media_view(request, media, generation) for media in generation.media],
-        "links": ui_links(generation),
+    """What the page and the JSON show of one generation: its fields, the media to play, the UI links."""
+    view = {
+        field.name: getattr(generation, field.name) for field in fields(generation) if field.name != "media"
     }
+    media = [media_view(request, media, generation) for media in generation.media]
+    return {**view, "media": media, "links": ui_links(generation)}
 
 
 def _when(value: datetime | None) -> str:

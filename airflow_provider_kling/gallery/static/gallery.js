@@ -20,3 +20,16 @@ document.addEventListener("click", (event) => {
                         link.getAttribute("href"));
   top.dispatchEvent(new PopStateEvent("popstate", { state: top.history.state }));
 });
+
+// Kling deletes results after 30 days: media that no longer loads says so instead of showing a broken player.
+document.addEventListener("error", (event) => {
+  const media = event.target;
+  if (!(media instanceof HTMLMediaElement || media instanceof HTMLImageElement) || !media.closest(".media")) {
+    return;
+  }
+  const note = document.createElement("div");
+  note.className = "no-media";
+  note.textContent = "no longer available (Kling keeps results 30 days; KlingDownloadOperator keeps them longer)";
+  note.title = media.getAttribute("src") || "";
+  media.replaceWith(note);
+}, true);

@@ -56,14 +56,14 @@ distributed: venv
 	$(BIN)/python -m pytest -q tests/e2e/distributed
 
 # tests/e2e opens the Airflow UI in Debian's headless Chromium (driven by Playwright; no browser download).
-# Installed once, as root through apt; elsewhere only the connection-form test is skipped, saying why.
+# Installed once, as root through apt; elsewhere the browser tests (connection form, gallery) are skipped.
 e2e-deps:
 	@if [ -x /usr/bin/chromium ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "Installing Debian's chromium for tests/e2e ..."; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
-			|| echo "warning: could not install chromium; the e2e connection-form test will be skipped"; \
-	else echo "note: no /usr/bin/chromium (apt-get install chromium as root); the e2e connection-form test will be skipped"; fi
+			|| echo "warning: could not install chromium; the e2e browser tests will be skipped"; \
+	else echo "note: no /usr/bin/chromium (apt-get install chromium as root); the e2e browser tests will be skipped"; fi
 
 # The same provider code on the oldest supported Airflow.
 floor: $(FLOOR_STAMP)

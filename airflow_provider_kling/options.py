@@ -52,3 +52,10 @@ def count(name: str, value: Any, *, minimum: int = 1, maximum: int = 1000) -> in
     if isinstance(number, bool) or not isinstance(number, int) or not minimum <= number <= maximum:
         raise fail(name, value, allowed)
     return number
+
+
+def flag(name: str, value: Any) -> bool:
+    """``True`` or ``False``: a switch that is not templated, so anything else is a mistake in the DAG."""
+    if not isinstance(value, bool):
+        raise fail(name, value, "True or False")
+    return value

@@ -18,6 +18,10 @@ DEFAULT_WAIT_TIMEOUT = 2 * 60 * 60
 DEFAULT_POLL_INTERVAL = 10.0
 DEFAULT_MAX_CONSECUTIVE_FAILURES = 10
 
+#: The payload of the event a trigger ends a task with (``end_from_trigger``): Airflow marks the task
+#: successful and pushes the trigger's XComs, and only ``dag.test()`` hands this back to the task.
+ENDED_IN_TRIGGERER = "success"
+
 RUNNING_STATUSES = frozenset({"submitted", "processing"})
 EVENT_STATUSES = frozenset({"success", "failed", "timeout", "error"})
 

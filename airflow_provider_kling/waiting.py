@@ -1,8 +1,8 @@
 """How the operators and the sensor wait for a Kling task, and how a wait's event becomes the task's outcome.
 
-The event itself is defined in ``protocol.py``, which the trigger shares; this module is the worker side.
-Light on purpose: DAG files import it through the operator and sensor modules.
-"""
+The event itself is defined in ``protocol.py``. The outcome is made on the worker, except for a success that
+the trigger ends itself (``end_from_trigger``): both use ``record_success``. Light on purpose: DAG files
+import it through the operator and sensor modules."""
 
 from __future__ import annotations
 
@@ -17,12 +17,39 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_kling import metrics
 from airflow_provider_kling.exceptions import KlingError
-from airflow_provider_kling.protocol import EVENT_STATUSES, KLING_TASK_XCOM_KEY, KLING_UNITS_XCOM_KEY
+from airflow_provider_kling.protocol import (
+    ENDED_IN_TRIGGERER,
+    EVENT_STATUSES,
+    KLING_TASK_XCOM_KEY,
+    KLING_UNITS_XCOM_KEY,
+    event_for_task,
+)
 from airflow_provider_kling.results import AudioFormat, charged_units, generation_seconds, result_urls
 from airflow_provider_kling.spec import get_task_type
 
 if TYPE_CHECKING:
     from airflow_provider_kling.triggers.kling import KlingTaskTrigger
+
+
+def record_success(
+    event: dict[str, Any], audio_format: AudioFormat = "mp3", log: Any = None
+) -> tuple[list[str], dict[str, Any]]:
+    """A succeeded wait's result URLs and its other XComs (``kling_task``, ``kling_units``); logs one INFO
+    line of what it cost and counts it in the metrics. Shared by the worker and by a trigger that ends the
+    task."""
+    task: dict[str, Any] = event["task"] if isinstance(event.get("task"), dict) else {}
+    task_type = str(event.get("task_type"))
+    metrics.task_finished(task_type, task, succeeded=True)
+    units, seconds = charged_units(task), generation_seconds(task)
+    if log is not None:
+        log.info(
+            "Kling %s task %s succeeded: %s units, generated in %s",
+            task_type,
+            event.get("task_id"),
+            "unknown" if units is None else f"{units:g}",
+            "unknown time" if seconds is None else f"{seconds:.1f} s",
+        )
+    return result_urls(task, audio_format), {KLING_TASK_XCOM_KEY: task, KLING_UNITS_XCOM_KEY: units}
 
 
 def complete_wait(
@@ -34,7 +61,7 @@ def complete_wait(
     log: Any = None,
 ) -> list[str]:
     """Turn a wait's event into the task result: the result URLs (with the ``kling_task`` and ``kling_units``
-    XComs and one INFO line of what it cost), or raise (a failed generation pushes ``kling_task`` first).
+    XComs, ``record_success``), or raise (a failed generation pushes ``kling_task`` first).
 
     ``failed`` raises ``AirflowFailException`` (an Airflow retry cannot change a failed generation),
     ``timeout`` raises ``AirflowSensorTimeout``; with ``soft_fail`` both skip instead. ``error`` raises a
@@ -44,25 +71,16 @@ def complete_wait(
         raise KlingError(f"Unexpected event from the Kling trigger: {event!r}")
     status, message = event["status"], str(event.get("message") or "")
     task: dict[str, Any] = event["task"] if isinstance(event.get("task"), dict) else {}
-    task_type = str(event.get("task_type"))
-    if status in ("success", "failed"):
-        metrics.task_finished(task_type, task, succeeded=status == "success")
     if status == "success":
-        units, seconds = charged_units(task), generation_seconds(task)
-        context["ti"].xcom_push(key=KLING_TASK_XCOM_KEY, value=task)
-        context["ti"].xcom_push(key=KLING_UNITS_XCOM_KEY, value=units)
-        if log is not None:
-            log.info(
-                "Kling %s task %s succeeded: %s units, generated in %s",
-                task_type,
-                event.get("task_id"),
-                "unknown" if units is None else f"{units:g}",
-                "unknown time" if seconds is None else f"{seconds:.1f} s",
-            )
-        return result_urls(task, audio_format)
-    if status == "failed" and task:
-        # The failed task object too: Kling's task_status_msg is the reason people look for (the gallery).
-        context["ti"].xcom_push(key=KLING_TASK_XCOM_KEY, value=task)
+        urls, xcoms = record_success(event, audio_format, log)
+        for key, value in xcoms.items():
+            context["ti"].xcom_push(key=key, value=value)
+        return urls
+    if status == "failed":
+        metrics.task_finished(str(event.get("task_type")), task, succeeded=False)
+        if task:
+            # The failed task object too: Kling's task_status_msg is the reason people look for (the gallery).
+            context["ti"].xcom_push(key=KLING_TASK_XCOM_KEY, value=task)
     if soft_fail and status in ("failed", "timeout"):
         raise AirflowSkipException(f"{message} (soft_fail is set, so the task is skipped)")
     if status == "failed":
@@ -86,6 +104,8 @@ class KlingWaitMixin:
     max_consecutive_failures: int
     soft_fail: bool = False
     audio_format: AudioFormat = "mp3"
+    end_from_trigger: bool = False
+    do_xcom_push: bool
     #: The Kling task object the wait ended with (for OpenLineage), once it ended.
     finished_task: dict[str, Any] | None = None
 
@@ -115,6 +135,9 @@ class KlingWaitMixin:
             deadline=time.time() + float(timeout),
             initial_delay=first_wait,
             max_consecutive_failures=int(self.max_consecutive_failures),
+            end_from_trigger=self.end_from_trigger,
+            audio_format=self.audio_format,
+            push_return_value=self.do_xcom_push,
         )
 
     def complete(self, context: Any, event: Any) -> list[str]:
@@ -128,4 +151,22 @@ class KlingWaitMixin:
 
     def execute_complete(self, context: Any, event: Any = None) -> list[str]:
         """Resume after the trigger fired: URLs on success, the matching exception otherwise."""
+        if self.end_from_trigger and event == ENDED_IN_TRIGGERER:
+            event = self.look_up_ended_task(context)
         return self.complete(context, event)
+
+    def waited_task_id(self, context: Any) -> str:
+        """The id of the Kling task this wait was on (after a resume, from what the task left)."""
+        raise NotImplementedError
+
+    def look_up_ended_task(self, context: Any) -> dict[str, Any]:
+        """The event for a wait whose trigger ended the task itself (``end_from_trigger``) and yet resumed it
+        here: ``dag.test()`` runs triggers inline and hands every event back to the task. One query."""
+        from airflow_provider_kling.hooks.kling import KlingHook
+
+        task_id = self.waited_task_id(context)
+        task = KlingHook(self.kling_conn_id).get_task(self.kling_task_type, task_id)
+        event = event_for_task(self.kling_task_type, task)
+        if event is None:
+            raise KlingError(f"Kling task {task_id} is still {task.get('task_status')} after its wait ended")
+        return event

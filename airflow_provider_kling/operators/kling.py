@@ -108,6 +108,11 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
     :param submit_retry_delay: first wait before resubmitting after 1302/1303 (doubles, jittered, ≤ 2 min).
     :param max_consecutive_failures: transient poll failures in a row before the wait gives up.
     :param audio_format: which audio URL goes into ``return_value``: ``mp3`` (``url_mp3``) or ``wav``.
+    :param end_from_trigger: when deferred, a successful generation ends the task in the triggerer, which
+        pushes ``return_value``, ``kling_task`` and ``kling_units``: one worker run per generation instead of
+        two (docs/production.md). A failure, timeout or error still resumes on a worker to fail or retry
+        there. Not with ``outlets`` (their asset events are emitted by the worker) and no OpenLineage
+        completion facets.
     :param completion_asset: event-driven completion (Airflow >= 3.1, README "Event-driven pipelines"): an
         ``Asset`` (or its name) on which the Kling callback plugin records one event when the task ends, for
         a DAG scheduled on it. The operator sets ``callback_url`` itself (from the connection's
@@ -142,6 +147,7 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
         submit_retry_delay: float = 5.0,
         max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES,
         audio_format: AudioFormat = "mp3",
+        end_from_trigger: bool = False,
         completion_asset: Asset | str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -176,6 +182,13 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
         if audio_format not in ("mp3", "wav"):
             raise fail("audio_format", audio_format, "mp3 or wav")
         self.audio_format = audio_format
+        self.end_from_trigger = options.flag("end_from_trigger", end_from_trigger)
+        if self.end_from_trigger and self.outlets:
+            raise fail(
+                "end_from_trigger",
+                end_from_trigger,
+                "False when the task has outlets: a task that ends in the triggerer emits no asset events",
+            )
         self._check_literals()
 
     def _check_literals(self) -> None:
@@ -424,6 +437,15 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
         if event is None:
             event = self._poll(task)
         return self.complete(context, event)
+
+    def waited_task_id(self, context: Any) -> str:
+        ti = context["ti"]
+        task_id = ti.xcom_pull(
+            task_ids=ti.task_id, key=KLING_TASK_ID_XCOM_KEY, map_indexes=getattr(ti, "map_index", -1)
+        )
+        if not task_id:
+            raise KlingError("The Kling task id this task created is not in its XCom (kling_task_id)")
+        return str(task_id)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage (``apache-airflow-providers-openlineage``, when installed): the input media read, the

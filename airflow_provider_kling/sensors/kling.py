@@ -51,6 +51,8 @@ class KlingTaskSensor(KlingWaitMixin, BaseSensorOperator):
         task type's, e.g. 30 s for videos).
     :param max_consecutive_failures: transient poll failures in a row before the trigger gives up.
     :param audio_format: which audio URL goes into ``return_value``: ``mp3`` (``url_mp3``) or ``wav``.
+    :param end_from_trigger: when deferred, a success ends the task in the triggerer (XComs pushed there)
+        instead of taking a worker slot again; see the operators' parameter of the same name.
     """
 
     template_fields: Sequence[str] = ("kling_task_id", "kling_task_type")
@@ -59,7 +61,7 @@ class KlingTaskSensor(KlingWaitMixin, BaseSensorOperator):
     def __init__(
         self,
         *,
-        kling_task_id: str,
+        kling_task_id: Any,
         task_type: str | None = None,
         kling_conn_id: str = "kling_default",
         deferrable: bool = DEFAULT_DEFERRABLE,
@@ -68,6 +70,7 @@ class KlingTaskSensor(KlingWaitMixin, BaseSensorOperator):
         initial_delay: float | None = None,
         max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES,
         audio_format: AudioFormat = "mp3",
+        end_from_trigger: bool = False,
         **kwargs: Any,
     ) -> None:
         if task_type is None:
@@ -94,6 +97,10 @@ class KlingTaskSensor(KlingWaitMixin, BaseSensorOperator):
         if audio_format not in ("mp3", "wav"):
             raise fail("audio_format", audio_format, "mp3 or wav")
         self.audio_format = audio_format
+        self.end_from_trigger = options.flag("end_from_trigger", end_from_trigger)
+
+    def waited_task_id(self, context: Any) -> str:
+        return str(self.kling_task_id)
 
     @cached_property
     def hook(self) -> KlingHook:

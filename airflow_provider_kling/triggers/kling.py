@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowNotFoundException
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow.triggers.base import BaseTrigger, TaskSuccessEvent, TriggerEvent
 
 from airflow_provider_kling.exceptions import KlingError
 from airflow_provider_kling.hooks.kling import KlingHook
@@ -19,7 +19,9 @@ from airflow_provider_kling.protocol import (
     event_for_task,
     make_event,
 )
+from airflow_provider_kling.results import AudioFormat
 from airflow_provider_kling.retry import RetryPolicy
+from airflow_provider_kling.waiting import record_success
 
 #: Wake-ups are rounded up to a multiple of a tick of the loop clock: a tenth of the poll interval, at most
 #: this many seconds. A triggerer running thousands of waits then wakes once per tick for all the polls due in
@@ -55,6 +57,10 @@ class KlingTaskTrigger(BaseTrigger):
     :param max_consecutive_failures: transient failures in a row before giving up with ``error``.
     :param backoff_base: first backoff ceiling in seconds, doubled per consecutive failure.
     :param backoff_max: largest backoff in seconds.
+    :param end_from_trigger: on success, end the task here (Airflow marks it successful and stores the
+        XComs) instead of resuming it on a worker; any other outcome still resumes it, to fail or retry there.
+    :param audio_format: which audio URL ``return_value`` lists when the task ends here.
+    :param push_return_value: whether the task ended here gets ``return_value`` (its ``do_xcom_push``).
     """
 
     def __init__(
@@ -68,6 +74,9 @@ class KlingTaskTrigger(BaseTrigger):
         max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES,
         backoff_base: float = 1.0,
         backoff_max: float = 60.0,
+        end_from_trigger: bool = False,
+        audio_format: AudioFormat = "mp3",
+        push_return_value: bool = True,
     ) -> None:
         super().__init__()
         if not (math.isfinite(poll_interval) and poll_interval > 0):
@@ -86,6 +95,9 @@ class KlingTaskTrigger(BaseTrigger):
         self.max_consecutive_failures = int(max_consecutive_failures)
         self.backoff_base = float(backoff_base)
         self.backoff_max = float(backoff_max)
+        self.end_from_trigger = bool(end_from_trigger)
+        self.audio_format: AudioFormat = audio_format
+        self.push_return_value = bool(push_return_value)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -100,6 +112,9 @@ class KlingTaskTrigger(BaseTrigger):
                 "max_consecutive_failures": self.max_consecutive_failures,
                 "backoff_base": self.backoff_base,
                 "backoff_max": self.backoff_max,
+                "end_from_trigger": self.end_from_trigger,
+                "audio_format": self.audio_format,
+                "push_return_value": self.push_return_value,
             },
         )
 
@@ -107,7 +122,14 @@ class KlingTaskTrigger(BaseTrigger):
         return float("inf") if self.deadline is None else self.deadline - time.time()
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        yield TriggerEvent(await self._wait())
+        event = await self._wait()
+        if self.end_from_trigger and event["status"] == "success":
+            urls, xcoms = record_success(event, self.audio_format, self.log)
+            if self.push_return_value:
+                xcoms = {"return_value": urls, **xcoms}
+            yield TaskSuccessEvent(xcoms=xcoms)
+        else:
+            yield TriggerEvent(event)
 
     async def _wait(self) -> dict[str, Any]:
         # The hook makes one attempt per poll; this loop owns the backoff and the failure budget.

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 import pytest
+from airflow.triggers.base import TaskSuccessEvent, TriggerEvent
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -121,6 +122,42 @@ async def test_failed_generation_reports_kling_reason(emulator, kling_conn):
     assert task_id in event["message"] and reason in event["message"]
     assert event["task"]["task_status"] == "failed"
     assert event["task"]["task_status_msg"] == reason
+
+
+async def test_end_from_trigger_ends_a_success_with_the_xcoms_the_worker_would_push(emulator, kling_conn):
+    task_id = finished_task(emulator, "text-to-audio", prompt="rain on a tin roof", duration=5)
+    trigger = make_trigger(task_id, "text-to-audio", end_from_trigger=True, audio_format="wav")
+    (event,) = await asyncio.wait_for(_events(trigger), timeout=10)
+
+    assert isinstance(event, TaskSuccessEvent)  # Airflow marks the task successful, no worker resumes it
+    task = emulator.task(task_id)
+    assert event.xcoms == {
+        "return_value": [task["task_result"]["audios"][0]["url_wav"]],
+        "kling_task": task,
+        "kling_units": float(task["final_unit_deduction"]),
+    }
+    assert event.xcoms["return_value"][0].endswith(".wav")
+    json.dumps(event.xcoms)  # stored as XCom values by the triggerer
+
+
+async def test_end_from_trigger_without_do_xcom_push_leaves_out_return_value(emulator, kling_conn):
+    task_id = finished_task(emulator)
+    trigger = make_trigger(task_id, end_from_trigger=True, push_return_value=False)
+    (event,) = await asyncio.wait_for(_events(trigger), timeout=10)
+    assert isinstance(event, TaskSuccessEvent)
+    assert set(event.xcoms) == {"kling_task", "kling_units"}
+
+
+async def test_end_from_trigger_still_resumes_the_worker_on_a_failure(emulator, kling_conn):
+    emulator.configure(fail_next={"count": 1, "message": "the prompt violates the content policy"})
+    task_id = create_task()
+    (event,) = await asyncio.wait_for(_events(make_trigger(task_id, end_from_trigger=True)), timeout=10)
+    assert not isinstance(event, TaskSuccessEvent)  # the worker raises with Kling's reason, or retries
+    assert event.payload["status"] == "failed" and "content policy" in event.payload["message"]
+
+
+async def _events(trigger: KlingTaskTrigger) -> list[TriggerEvent]:
+    return [event async for event in trigger.run()]
 
 
 async def test_deadline_ends_the_wait_with_a_timeout_event(emulator, kling_conn):
@@ -381,6 +418,9 @@ def test_serialize_round_trips_to_plain_json_without_secrets(kling_conn):
         "max_consecutive_failures",
         "backoff_base",
         "backoff_max",
+        "end_from_trigger",
+        "audio_format",
+        "push_return_value",
     }
     assert kwargs["task_id"] == "867283741759111202"  # a string, never a number
     wire = json.loads(json.dumps(kwargs))

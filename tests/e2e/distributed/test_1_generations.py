@@ -14,7 +14,7 @@ import pytest
 from tests.e2e.distributed.conftest import Cluster
 from tests.e2e.distributed.figures import collect, summary
 from tests.e2e.distributed.report import record
-from tests.e2e.helpers import run_id
+from tests.e2e.helpers import media_urls, run_id
 
 DAG_ID = "dist_generations"
 GENERATIONS = 200
@@ -64,3 +64,12 @@ def test_200_generations_under_faults(cluster: Cluster) -> None:
     assert figures["kling_creates"] == figures["kling_tasks"] == GENERATIONS
     assert generations.stats["tasks_by_status"] == {"succeed": GENERATIONS}
     assert {"5000", "5001", "5002", "1302", "1303", "drop"} <= set(generations.stats["faults_injected"])
+    # Each success ended in a triggerer: no worker run resumed a finished wait, so every run made a create
+    # attempt (the first submission or a resubmission after 1302/1303) ...
+    assert figures["worker_runs"] <= figures["create_attempts"], figures
+    # ... and the triggerer pushed what the worker would have.
+    for index in range(0, GENERATIONS, 40):
+        (task,) = generations.kling_tasks[index]
+        assert api.xcom(DAG_ID, run, "generate", map_index=index) == media_urls(kling.url, task["task_id"])
+        units = api.xcom(DAG_ID, run, "generate", "kling_units", map_index=index)
+        assert units == float(task["final_unit_deduction"])

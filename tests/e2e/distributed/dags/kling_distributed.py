@@ -52,7 +52,8 @@ def prompts(count: Any, label: Any) -> list[str]:
 
 
 def generations(dag_id: str, doc: str, **wait: Any) -> None:
-    """A batch of mapped generations through the ``kling_video`` pool (the run's conf says how many)."""
+    """A batch of mapped generations through the ``kling_video`` pool (the run's conf says how many). A
+    success ends in the triggerer (``end_from_trigger``), as docs/production.md recommends for batches."""
     with _dag(dag_id, doc):
         KlingTextToVideoOperator.partial(
             task_id="generate",
@@ -61,6 +62,7 @@ def generations(dag_id: str, doc: str, **wait: Any) -> None:
             retry_delay=timedelta(seconds=5),
             submit_retry_delay=5,
             deferrable=True,
+            end_from_trigger=True,
             **wait,
         ).expand(
             prompt=prompts(

@@ -1,3 +1,3 @@
 """Apache Airflow provider for Kling AI video and image generation."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

@@ -127,9 +127,31 @@ class KlingTaskTrigger(BaseTrigger):
             urls, xcoms = record_success(event, self.audio_format, self.log)
             if self.push_return_value:
                 xcoms = {"return_value": urls, **xcoms}
-            yield TaskSuccessEvent(xcoms=xcoms)
+            yield await self._end_task(xcoms)
         else:
             yield TriggerEvent(event)
+
+    async def _end_task(self, xcoms: dict[str, Any]) -> TaskSuccessEvent:
+        """The event that ends the task with ``xcoms``.
+
+        Airflow 3 (3.3 at least) stores the ``xcoms`` of a ``TaskSuccessEvent`` JSON-encoded twice: a list
+        reaches the next task as its text. So on Airflow 3 they are stored first through the task SDK's XCom
+        (its configured backend, as a worker stores them) and the event carries none; Airflow 2 stores the
+        event's own correctly. Without a task instance (``dag.test()`` runs triggers inline and resumes the
+        task, which then looks the result up itself) they stay in the event.
+        """
+        ti = getattr(self, "task_instance", None)
+        try:
+            from airflow.sdk.execution_time.xcom import XCom
+        except ImportError:  # Airflow 2
+            return TaskSuccessEvent(xcoms=xcoms)
+        if ti is None:
+            return TaskSuccessEvent(xcoms=xcoms)
+        for key, value in xcoms.items():
+            await XCom.aset(
+                key, value, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, map_index=ti.map_index
+            )
+        return TaskSuccessEvent()
 
     async def _wait(self) -> dict[str, Any]:
         # The hook makes one attempt per poll; this loop owns the backoff and the failure budget.

@@ -72,7 +72,8 @@ def test_callbacks_become_events(emulator, kling_conn, plugin_server, asset, run
 
 
 def test_the_sweep_records_what_lost_callbacks_missed(emulator, kling_conn, plugin_server, asset, run_dag):
-    emulator.configure(callback_drop_rate=1.0, task_duration=2.5)
+    # Long enough that the first sweep finds the three still running on a busy machine.
+    emulator.configure(callback_drop_rate=1.0, task_duration=8)
     conn_id = f"kling_sweep_{uuid.uuid4().hex[:8]}"
     kling_conn(conn_id, callback_base_url=plugin_server.url, callback_secret=CALLBACK_SECRET)
     submitted = run_dag(submit_dag(conn_id))

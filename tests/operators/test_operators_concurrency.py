@@ -79,9 +79,9 @@ def index_external_id(result, index):
     " to feed a mapped downstream (UnmappableXComTypePushed); real 2.x runs resume from the DAG file",
 )
 def test_fan_out_without_waiting_queues_many_indexes_on_1303(emulator, kling_conn, run_dag):
-    # Generations last 1.2 s and a refused create waits 1 s: indexes 3, 6 and 9 (in the order dag.test
-    # runs them) each find three generations still running.
-    emulator.configure(concurrency_limit=3, submitted_seconds=0.05, task_duration=1.2)
+    # Generations last 4 s, far longer than submitting three (also on a busy machine): index 3 (in the order
+    # dag.test runs them) and later ones find three generations still running, and wait their turn.
+    emulator.configure(concurrency_limit=3, submitted_seconds=0.05, task_duration=4)
     result = run_dag(
         dag_body(
             'gen = KlingTextToVideoOperator.partial(task_id="gen", wait_for_completion=False,',

@@ -35,9 +35,15 @@ WORKER_CONCURRENCY = 2
 TRIGGERER_HEALTH_CHECK_THRESHOLD = 10
 #: Seconds without a heartbeat after which a running task counts as lost (Airflow's default: 300).
 TASK_HEARTBEAT_TIMEOUT = 20
-#: Seconds a task may stay queued before the scheduler fails it for a retry (Airflow's default: 600). A Celery
+#: Seconds a task may stay queued before the scheduler queues it again (Airflow's default: 600). A Celery
 #: task received while the database (Celery's result backend) is down fails before it starts and is lost.
-TASK_QUEUED_TIMEOUT = 90
+TASK_QUEUED_TIMEOUT = 60
+#: How often a scheduler adopts the queued tasks of a scheduler that died (Airflow's default: 300 s), and how
+#: long a silent scheduler counts as alive (default: 30 s). A scheduler that exits when PostgreSQL restarts
+#: leaves its queued tasks to its successor, which sees them only at its next adoption after the threshold:
+#: with the defaults, lost Celery tasks wait about five minutes before the queued timeout applies to them.
+ORPHANED_TASKS_CHECK_INTERVAL = 15
+SCHEDULER_HEALTH_CHECK_THRESHOLD = 15
 RESTART_POLICY_DELAY = 1.0
 
 # Celery's line for each task a worker finished, and the workload line naming the task instance it ran.
@@ -86,6 +92,8 @@ class DistributedDeployment(AirflowDeployment):
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "2",
             "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": str(TASK_QUEUED_TIMEOUT),
             "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL": "10",
+            "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": str(ORPHANED_TASKS_CHECK_INTERVAL),
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_THRESHOLD": str(SCHEDULER_HEALTH_CHECK_THRESHOLD),
             # A task supervisor notices its task process's exit only when it next wakes up, at most this
             # often (default 5 s): every submit and every resumption would hold its worker slot that much
             # longer than the task itself ran.

@@ -50,12 +50,12 @@ unit: venv e2e-deps
 
 # A real Airflow 3 deployment (LocalExecutor, SQLite) against the emulator, and the browser tests.
 e2e: venv e2e-deps
-	$(BIN)/python -m pytest -q tests/e2e -m "not distributed"
+	$(BIN)/python -m pytest -q --durations=12 tests/e2e -m "not distributed"
 
 # The production-topology suite (CeleryExecutor, PostgreSQL, Redis, two triggerers, two Celery workers;
 # installs postgresql and redis-server as root, skipped elsewhere). docs/production.md.
 distributed: venv
-	$(BIN)/python -m pytest -q tests/e2e/distributed
+	$(BIN)/python -m pytest -q --durations=6 tests/e2e/distributed
 
 # tests/e2e opens the Airflow UI in Debian's headless Chromium (driven by Playwright; no browser download).
 # Installed once, as root through apt; elsewhere the browser tests (connection form, gallery) are skipped.

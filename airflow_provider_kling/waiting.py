@@ -1,8 +1,8 @@
 """How the operators and the sensor wait for a Kling task, and how a wait's event becomes the task's outcome.
 
 The event itself is defined in ``protocol.py``. The outcome is made on the worker, except for a success that
-the trigger ends itself (``end_from_trigger``): both use ``record_success``. Light on purpose: DAG files
-import it through the operator and sensor modules."""
+the trigger ends itself (``end_from_trigger``); both record a success with ``outcomes.record_success``. Light
+on purpose: DAG files import it through the operator and sensor modules."""
 
 from __future__ import annotations
 
@@ -17,39 +17,18 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_kling import metrics
 from airflow_provider_kling.exceptions import KlingError
+from airflow_provider_kling.outcomes import record_success
 from airflow_provider_kling.protocol import (
     ENDED_IN_TRIGGERER,
     EVENT_STATUSES,
     KLING_TASK_XCOM_KEY,
-    KLING_UNITS_XCOM_KEY,
     event_for_task,
 )
-from airflow_provider_kling.results import AudioFormat, charged_units, generation_seconds, result_urls
+from airflow_provider_kling.results import AudioFormat
 from airflow_provider_kling.spec import get_task_type
 
 if TYPE_CHECKING:
     from airflow_provider_kling.triggers.kling import KlingTaskTrigger
-
-
-def record_success(
-    event: dict[str, Any], audio_format: AudioFormat = "mp3", log: Any = None
-) -> tuple[list[str], dict[str, Any]]:
-    """A succeeded wait's result URLs and its other XComs (``kling_task``, ``kling_units``); logs one INFO
-    line of what it cost and counts it in the metrics. Shared by the worker and by a trigger that ends the
-    task."""
-    task: dict[str, Any] = event["task"] if isinstance(event.get("task"), dict) else {}
-    task_type = str(event.get("task_type"))
-    metrics.task_finished(task_type, task, succeeded=True)
-    units, seconds = charged_units(task), generation_seconds(task)
-    if log is not None:
-        log.info(
-            "Kling %s task %s succeeded: %s units, generated in %s",
-            task_type,
-            event.get("task_id"),
-            "unknown" if units is None else f"{units:g}",
-            "unknown time" if seconds is None else f"{seconds:.1f} s",
-        )
-    return result_urls(task, audio_format), {KLING_TASK_XCOM_KEY: task, KLING_UNITS_XCOM_KEY: units}
 
 
 def complete_wait(

@@ -13,6 +13,7 @@ from airflow.triggers.base import BaseTrigger, TaskSuccessEvent, TriggerEvent
 
 from airflow_provider_kling.exceptions import KlingError
 from airflow_provider_kling.hooks.kling import KlingHook
+from airflow_provider_kling.outcomes import record_success
 from airflow_provider_kling.protocol import (
     DEFAULT_MAX_CONSECUTIVE_FAILURES,
     DEFAULT_POLL_INTERVAL,
@@ -21,7 +22,6 @@ from airflow_provider_kling.protocol import (
 )
 from airflow_provider_kling.results import AudioFormat
 from airflow_provider_kling.retry import RetryPolicy
-from airflow_provider_kling.waiting import record_success
 
 #: Wake-ups are rounded up to a multiple of a tick of the loop clock: a tenth of the poll interval, at most
 #: this many seconds. A triggerer running thousands of waits then wakes once per tick for all the polls due in

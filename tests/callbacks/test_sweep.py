@@ -117,8 +117,8 @@ def test_a_submission_naming_another_task_instance_is_ignored(
             "@task",
             "def forge(ti=None):",
             f'    ti.xcom_push(key="kling_completion", value={forged!r})',
-            "forge()",
-            f'KlingCompletionSweepOperator(task_id="sweep", kling_conn_id="{conn_id}", grace_period=0)',
+            "forge() >> KlingCompletionSweepOperator(",  # the sweep runs after the forged XCom exists
+            f'    task_id="sweep", kling_conn_id="{conn_id}", grace_period=0)',
             imports=IMPORTS,
         )
     )

@@ -96,17 +96,22 @@ def _callback_plugin(env: dict[str, str], port: int, *, serve: bool) -> Iterator
     if not serve:
         yield
         return
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.callbacks.serve_plugin", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    output = Path(env["AIRFLOW_HOME"]) / "callback-plugin.log"
+    with output.open("wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "tests.callbacks.serve_plugin", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        deadline = time.monotonic() + 60
+        # Generous: it starts beside every other example's `airflow dags test` (and, in `make test`, beside
+        # another suite), each importing Airflow on the same two cores.
+        deadline = time.monotonic() + 240
         while not _pings(port):
-            assert time.monotonic() < deadline and server.poll() is None, "the callback plugin did not start"
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise AssertionError(f"the callback plugin did not start:\n{output.read_text()[-3000:]}")
             time.sleep(0.2)
         yield
     finally:

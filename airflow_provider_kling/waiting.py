@@ -7,6 +7,7 @@ on purpose: DAG files import it through the operator and sensor modules."""
 from __future__ import annotations
 
 import time
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import (
@@ -28,6 +29,7 @@ from airflow_provider_kling.results import AudioFormat
 from airflow_provider_kling.spec import get_task_type
 
 if TYPE_CHECKING:
+    from airflow_provider_kling.hooks.kling import KlingHook
     from airflow_provider_kling.triggers.kling import KlingTaskTrigger
 
 
@@ -88,6 +90,13 @@ class KlingWaitMixin:
     #: The Kling task object the wait ended with (for OpenLineage), once it ended.
     finished_task: dict[str, Any] | None = None
 
+    @cached_property
+    def hook(self) -> KlingHook:
+        """The ``kling`` connection's hook, made on first use (never while the DAG file is parsed)."""
+        from airflow_provider_kling.hooks.kling import KlingHook
+
+        return KlingHook(self.kling_conn_id)
+
     def wait_timing(self, task: dict[str, Any]) -> tuple[float, float]:
         """``(poll_interval, first_wait)`` for a task the worker has just created or checked.
 
@@ -141,10 +150,8 @@ class KlingWaitMixin:
     def look_up_ended_task(self, context: Any) -> dict[str, Any]:
         """The event for a wait whose trigger ended the task itself (``end_from_trigger``) and yet resumed it
         here: ``dag.test()`` runs triggers inline and hands every event back to the task. One query."""
-        from airflow_provider_kling.hooks.kling import KlingHook
-
         task_id = self.waited_task_id(context)
-        task = KlingHook(self.kling_conn_id).get_task(self.kling_task_type, task_id)
+        task = self.hook.get_task(self.kling_task_type, task_id)
         event = event_for_task(self.kling_task_type, task)
         if event is None:
             raise KlingError(f"Kling task {task_id} is still {task.get('task_status')} after its wait ended")

@@ -11,7 +11,6 @@ import hashlib
 import json
 import time
 from collections.abc import Mapping, Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator, conf
@@ -42,7 +41,6 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Asset
 
     from airflow_provider_kling.callbacks import CallbackTarget
-    from airflow_provider_kling.hooks.kling import KlingHook
 
 DEFAULT_SUBMIT_TIMEOUT = 60 * 60
 #: Airflow's convention for every deferrable operator: ``[operators] default_deferrable`` (read at import).
@@ -232,12 +230,6 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
     def _with_placeholders(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         """The fields with ``LATER`` standing in for those this operator fills in at run time."""
         return {**dict.fromkeys(self.filled_at_run_time, LATER), **fields}
-
-    @cached_property
-    def hook(self) -> KlingHook:
-        from airflow_provider_kling.hooks.kling import KlingHook
-
-        return KlingHook(self.kling_conn_id)
 
     # -- submission ---------------------------------------------------------------------------------------
 

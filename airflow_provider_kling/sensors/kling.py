@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import (
@@ -31,7 +30,7 @@ from airflow_provider_kling.waiting import KlingWaitMixin
 DEFAULT_DEFERRABLE = conf.getboolean("operators", "default_deferrable", fallback=True)
 
 if TYPE_CHECKING:
-    from airflow_provider_kling.hooks.kling import KlingHook
+    pass
 
 
 class KlingTaskSensor(KlingWaitMixin, BaseSensorOperator):
@@ -101,12 +100,6 @@ class KlingTaskSensor(KlingWaitMixin, BaseSensorOperator):
 
     def waited_task_id(self, context: Any) -> str:
         return str(self.kling_task_id)
-
-    @cached_property
-    def hook(self) -> KlingHook:
-        from airflow_provider_kling.hooks.kling import KlingHook
-
-        return KlingHook(self.kling_conn_id)
 
     def _check(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """One poll through the sync hook: the task, and its terminal event (``None`` while it runs)."""

@@ -263,19 +263,27 @@ def test_failed_generation_fails_with_klings_reason_and_no_retry(
     assert emulator.stats()["creates"] == 1
 
 
+def read_link_task(operator: str) -> tuple[str, ...]:
+    """DAG lines of a task ``read_link`` returning what ``KlingResultLink`` offers for task ``gen`` (try 1),
+    given ``operator`` (a Python expression) as the link's operator."""
+    return (
+        "@task",
+        "def read_link(**context):",
+        "    from airflow.models.taskinstancekey import TaskInstanceKey",
+        "    from airflow_provider_kling.links import KlingResultLink",
+        "    ti = context['ti']",
+        "    key = TaskInstanceKey(ti.dag_id, 'gen', ti.run_id, 1, -1)",
+        f"    return KlingResultLink().get_link({operator}, ti_key=key)",
+    )
+
+
 def test_extra_link_is_the_first_result_url(emulator, kling_conn, run_dag):
     link = KlingTextToVideoOperator.operator_extra_links[0]
     assert isinstance(link, KlingResultLink)
     result = run_dag(
         dag_body(
             f'gen = KlingImageGenerationOperator(task_id="gen", prompt="a teapot", n=2, {FAST})',
-            "@task",
-            "def read_link(**context):",
-            "    from airflow.models.taskinstancekey import TaskInstanceKey",
-            "    from airflow_provider_kling.links import KlingResultLink",
-            "    ti = context['ti']",
-            "    key = TaskInstanceKey(ti.dag_id, 'gen', ti.run_id, 1, -1)",
-            "    return KlingResultLink().get_link(dag.get_task('gen'), ti_key=key)",
+            *read_link_task("dag.get_task('gen')"),
             "gen >> read_link()",
             imports="from airflow.providers.common.compat.sdk import task\n"
             "from airflow_provider_kling.operators.kling import KlingImageGenerationOperator\n",
@@ -296,13 +304,7 @@ def test_the_extra_link_never_offers_anything_but_an_http_url(emulator, kling_co
             "@task",
             "def gen():",
             "    return ['javascript:alert(1)', 'https://cdn.example.com/ok.mp4']",
-            "@task",
-            "def read_link(**context):",
-            "    from airflow.models.taskinstancekey import TaskInstanceKey",
-            "    from airflow_provider_kling.links import KlingResultLink",
-            "    ti = context['ti']",
-            "    key = TaskInstanceKey(ti.dag_id, 'gen', ti.run_id, 1, -1)",
-            "    return KlingResultLink().get_link(None, ti_key=key)",
+            *read_link_task("None"),
             "gen() >> read_link()",
             imports="from airflow.providers.common.compat.sdk import task\n",
         )

@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 from airflow_provider_kling.checks import fail
+from airflow_provider_kling.results import AudioFormat
 
 #: The shortest interval between two polls of one task (tests against the emulator poll this fast).
 MIN_INTERVAL = 0.1
@@ -58,4 +59,11 @@ def flag(name: str, value: Any) -> bool:
     """``True`` or ``False``: a switch that is not templated, so anything else is a mistake in the DAG."""
     if not isinstance(value, bool):
         raise fail(name, value, "True or False")
+    return value
+
+
+def audio_format(value: Any) -> AudioFormat:
+    """Which audio URL ``return_value`` lists: ``mp3`` (``url_mp3``) or ``wav`` (``url_wav``)."""
+    if value not in ("mp3", "wav"):
+        raise fail("audio_format", value, "mp3 or wav")
     return value

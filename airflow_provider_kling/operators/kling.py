@@ -177,9 +177,7 @@ class KlingCreateTaskOperator(KlingWaitMixin, BaseOperator):
             "submit_retry_delay", submit_retry_delay, minimum=options.MIN_INTERVAL
         )
         self.max_consecutive_failures = options.count("max_consecutive_failures", max_consecutive_failures)
-        if audio_format not in ("mp3", "wav"):
-            raise fail("audio_format", audio_format, "mp3 or wav")
-        self.audio_format = audio_format
+        self.audio_format = options.audio_format(audio_format)
         self.end_from_trigger = options.flag("end_from_trigger", end_from_trigger)
         if self.end_from_trigger and self.outlets:
             raise fail(

@@ -14,7 +14,7 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_kling import options
-from airflow_provider_kling.checks import fail, is_templated, validate_task_id
+from airflow_provider_kling.checks import is_templated, validate_task_id
 from airflow_provider_kling.exceptions import KlingError
 from airflow_provider_kling.protocol import (
     DEFAULT_MAX_CONSECUTIVE_FAILURES,
@@ -93,9 +93,7 @@ class KlingTaskSensor(KlingWaitMixin, BaseSensorOperator):
         self.deferrable = deferrable
         self.initial_delay = options.optional_seconds("initial_delay", initial_delay)
         self.max_consecutive_failures = options.count("max_consecutive_failures", max_consecutive_failures)
-        if audio_format not in ("mp3", "wav"):
-            raise fail("audio_format", audio_format, "mp3 or wav")
-        self.audio_format = audio_format
+        self.audio_format = options.audio_format(audio_format)
         self.end_from_trigger = options.flag("end_from_trigger", end_from_trigger)
 
     def waited_task_id(self, context: Any) -> str:
